@@ -1,0 +1,1 @@
+"""One package per pipeline, as in the Kedro starters."""

@@ -1,0 +1,87 @@
+"""Thin glue between the catalog and ``eeg_hba.synthetic``."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+
+import pandas as pd
+
+from eeg_hba.synthetic import (
+    SyntheticConfig,
+    SyntheticPlan,
+    lazy_eeg_files,
+    lazy_spectrogram_files,
+    plan_dataset,
+    sample_submission,
+)
+
+logger = logging.getLogger(__name__)
+LazyFiles = dict[str, Callable[[], pd.DataFrame]]
+
+
+def synthetic_config(params: dict) -> SyntheticConfig:
+    """The chosen preset's sizes, the seed and the realism knobs as one config."""
+    preset = params["preset"]
+    if preset not in params["presets"]:
+        raise ValueError(
+            f"unknown synthetic preset {preset!r}; choose one of {list(params['presets'])}"
+        )
+    return SyntheticConfig.from_params(
+        {"seed": params["seed"], **params["presets"][preset], **params["realism"]}
+    )
+
+
+def plan_synthetic_dataset(params: dict) -> SyntheticPlan:
+    config = synthetic_config(params)
+    plan = plan_dataset(config)
+    logger.info(
+        "Planned synthetic HMS data (preset %s): %d rows, %d EEGs, %d spectrograms, %d patients",
+        params["preset"], len(plan.train), plan.train["eeg_id"].nunique(),
+        plan.train["spectrogram_id"].nunique(), plan.train["patient_id"].nunique(),
+    )  # fmt: skip
+    return plan
+
+
+def synthetic_tables(
+    plan: SyntheticPlan,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """train.csv, test.csv, sample_submission.csv and the two latent sidecars."""
+    return (
+        plan.train,
+        plan.test,
+        sample_submission(plan.test),
+        plan.train_latent,
+        plan.test_latent,
+    )
+
+
+def synthetic_signal_files(
+    plan: SyntheticPlan,
+) -> tuple[LazyFiles, LazyFiles, LazyFiles, LazyFiles]:
+    """EEG and spectrogram parquet files, each made only when the catalog writes it."""
+    return (
+        lazy_eeg_files(plan.train_recordings, plan.config),
+        lazy_spectrogram_files(plan.train_recordings, plan.config),
+        lazy_eeg_files(plan.test_recordings, plan.config),
+        lazy_spectrogram_files(plan.test_recordings, plan.config),
+    )
+
+
+def synthetic_manifest(
+    plan: SyntheticPlan,
+    train_eegs: dict,
+    train_spectrograms: dict,
+    test_eegs: dict,
+    test_spectrograms: dict,
+) -> dict:
+    """Written last, after every file: its presence means the folder is complete."""
+    return {
+        "config": asdict(plan.config),
+        "files": {
+            "train_eegs": len(train_eegs),
+            "train_spectrograms": len(train_spectrograms),
+            "test_eegs": len(test_eegs),
+            "test_spectrograms": len(test_spectrograms),
+        },
+        "rows": {"train": len(plan.train), "test": len(plan.test)},
+    }

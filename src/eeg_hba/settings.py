@@ -1,0 +1,10 @@
+"""Project settings: hooks and the configuration loader."""
+
+from kedro.config import OmegaConfigLoader
+
+from eeg_hba.hooks import EmbeddedDataHook
+
+HOOKS = (EmbeddedDataHook(),)
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local"}
