@@ -28,14 +28,21 @@ TINY_SYNTHETIC = {
 }
 
 
+def end_active_mlflow_runs() -> None:
+    """Clear MLflow's in-process run stack, as the end of a ``kedro run`` process does.
+
+    kedro-mlflow marks its run FINISHED in the store but can leave it on the stack of a
+    process that goes on to start another session (only tests do that).
+    """
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
 @pytest.fixture(autouse=True)
 def no_active_mlflow_run():
-    """Each test starts and ends with no active MLflow run, as separate ``kedro run`` calls do."""
-    while mlflow.active_run():
-        mlflow.end_run()
+    end_active_mlflow_runs()
     yield
-    while mlflow.active_run():
-        mlflow.end_run()
+    end_active_mlflow_runs()
 
 
 @pytest.fixture
@@ -59,8 +66,13 @@ def run_pipeline(kedro_project: Path) -> Callable[..., dict]:
     """Run a registered pipeline with runtime parameters, as ``kedro run`` does."""
 
     def run(name: str, **runtime_params) -> dict:
-        with KedroSession.create(project_path=kedro_project, runtime_params=runtime_params) as s:
-            return s.run(pipeline_names=[name])
+        try:
+            with KedroSession.create(
+                project_path=kedro_project, runtime_params=runtime_params
+            ) as s:
+                return s.run(pipeline_names=[name])
+        finally:
+            end_active_mlflow_runs()
 
     return run
 

@@ -16,7 +16,6 @@ How it is made (all deterministic for a seed):
   one at a time with memory that does not grow with the size of the data set.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
@@ -441,22 +440,14 @@ def spectrogram_file_frame(recording: Recording, config: SyntheticConfig) -> pd.
     return public_spectrogram_frame(recording_signal(recording, config))
 
 
-def lazy_eeg_files(
-    recordings: list[Recording], config: SyntheticConfig
-) -> dict[str, Callable[[], pd.DataFrame]]:
-    """``{eeg_id: loader}``: each file is made only when it is written."""
-    return {str(e.eeg_id): _bind(eeg_file_frame, e, config) for r in recordings for e in r.episodes}
+def eeg_files(recordings: list[Recording]) -> dict[str, Episode]:
+    """``{eeg_id: episode}``: what each EEG parquet is made from (see ``eeg_file_frame``)."""
+    return {str(e.eeg_id): e for r in recordings for e in r.episodes}
 
 
-def lazy_spectrogram_files(
-    recordings: list[Recording], config: SyntheticConfig
-) -> dict[str, Callable[[], pd.DataFrame]]:
-    """``{spectrogram_id: loader}``: each file is made only when it is written."""
-    return {str(r.spectrogram_id): _bind(spectrogram_file_frame, r, config) for r in recordings}
-
-
-def _bind(function: Callable, item: object, config: SyntheticConfig) -> Callable[[], pd.DataFrame]:
-    return lambda: function(item, config)
+def spectrogram_files(recordings: list[Recording]) -> dict[str, Recording]:
+    """``{spectrogram_id: recording}``: what each spectrogram parquet is made from."""
+    return {str(r.spectrogram_id): r for r in recordings}
 
 
 def sample_submission(test: pd.DataFrame) -> pd.DataFrame:

@@ -96,7 +96,8 @@ def validate_test_windows(
             ]
         )
     logger.info("Read %s: %d test EEGs", source, len(test))
-    return test
+    # A test EEG is exactly 50 s and its spectrogram exactly 600 s: both windows start at 0.
+    return test.assign(eeg_label_offset_seconds=0.0, spectrogram_label_offset_seconds=0.0)
 
 
 def make_label_table(train: pd.DataFrame, params: dict, raw_data_dir: str) -> pd.DataFrame:

@@ -1,18 +1,23 @@
 """Thin glue between the catalog and ``eeg_hba.synthetic``."""
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 
 import pandas as pd
 
+from eeg_hba.parallel import lazy_partitions
 from eeg_hba.synthetic import (
     SyntheticConfig,
     SyntheticPlan,
-    lazy_eeg_files,
-    lazy_spectrogram_files,
+    eeg_file_frame,
+    eeg_files,
     plan_dataset,
     sample_submission,
+    spectrogram_file_frame,
+    spectrogram_files,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,14 +61,21 @@ def synthetic_tables(
 
 
 def synthetic_signal_files(
-    plan: SyntheticPlan,
+    plan: SyntheticPlan, params: dict
 ) -> tuple[LazyFiles, LazyFiles, LazyFiles, LazyFiles]:
-    """EEG and spectrogram parquet files, each made only when the catalog writes it."""
+    """EEG and spectrogram parquet files, made in worker processes as the catalog writes them."""
+    workers = params["workers"] or os.cpu_count() or 1
+    eeg = partial(eeg_file_frame, config=plan.config)
+    spectrogram = partial(spectrogram_file_frame, config=plan.config)
     return (
-        lazy_eeg_files(plan.train_recordings, plan.config),
-        lazy_spectrogram_files(plan.train_recordings, plan.config),
-        lazy_eeg_files(plan.test_recordings, plan.config),
-        lazy_spectrogram_files(plan.test_recordings, plan.config),
+        lazy_partitions(eeg, eeg_files(plan.train_recordings), workers, "train EEG files"),
+        lazy_partitions(
+            spectrogram, spectrogram_files(plan.train_recordings), workers, "train spectrograms"
+        ),
+        lazy_partitions(eeg, eeg_files(plan.test_recordings), workers, "test EEG files"),
+        lazy_partitions(
+            spectrogram, spectrogram_files(plan.test_recordings), workers, "test spectrograms"
+        ),
     )
 
 

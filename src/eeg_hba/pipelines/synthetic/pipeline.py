@@ -40,7 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 synthetic_signal_files,
-                "synthetic_plan",
+                ["synthetic_plan", "params:synthetic"],
                 SIGNAL_FILES,
                 name="write_synthetic_signal_files",
             ),

@@ -1,0 +1,74 @@
+"""Process-parallel work feeding Kedro's lazily saved partitions, with bounded memory."""
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from itertools import islice
+from multiprocessing import get_context
+from typing import TypeVar
+
+from tqdm.auto import tqdm
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def ordered_parallel_map(
+    function: Callable[[Item], Result], items: Iterable[Item], workers: int, lookahead: int = 2
+) -> Iterator[Result]:
+    """``map(function, items)`` over ``workers`` processes, in order.
+
+    At most ``workers * lookahead`` results are pending at once, so memory stays bounded
+    whatever the number of items. One worker runs in this process. Workers are spawned,
+    not forked, so a parent that has loaded TensorFlow is safe to use.
+    """
+    if workers <= 1:
+        yield from map(function, items)
+        return
+    remaining = iter(items)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        pending = deque(
+            pool.submit(function, item) for item in islice(remaining, workers * lookahead)
+        )
+        while pending:
+            result = pending.popleft().result()
+            pending.extend(pool.submit(function, item) for item in islice(remaining, 1))
+            yield result
+
+
+class _OrderedResults:
+    """Results of ``function`` over named items, produced in sorted-name order on demand."""
+
+    def __init__(self, function: Callable, items: dict, workers: int, description: str):
+        self._function, self._items, self._workers = function, items, workers
+        self.names = sorted(items)
+        self._results: Iterator | None = None  # started by the first request
+        self._buffer: dict = {}
+        self._produced = 0
+        self._progress = tqdm(total=len(self.names), desc=description, unit="file", delay=1)
+
+    def take(self, name: str):
+        if self._results is None:
+            work = (self._items[n] for n in self.names)
+            self._results = ordered_parallel_map(self._function, work, self._workers)
+        while name not in self._buffer:
+            self._buffer[self.names[self._produced]] = next(self._results)
+            self._produced += 1
+            self._progress.update()
+        if self._produced == len(self.names):
+            self._progress.close()
+        return self._buffer.pop(name)
+
+
+def lazy_partitions(
+    function: Callable[[Item], Result], items: dict[str, Item], workers: int, description: str
+) -> dict[str, Callable[[], Result]]:
+    """``{name: loader}`` for a PartitionedDataset to save lazily, computed in parallel.
+
+    Work starts when the dataset asks for its first partition and runs a few partitions
+    ahead in the order the dataset saves them (sorted names); a request out of that order
+    is still answered, by buffering. A progress bar shows the ETA.
+    """
+    results = _OrderedResults(function, items, workers, description)
+    return {name: partial(results.take, name) for name in results.names}

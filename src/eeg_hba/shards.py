@@ -1,0 +1,95 @@
+"""Model inputs as shards: windows grouped so that every raw file is read once per run.
+
+Windows that share a spectrogram file go into the same shard (an EEG file is used by
+one window once sub-windows are collapsed), so each file is loaded by exactly one
+shard. Shards are computed one at a time per worker; memory does not grow with the
+number of windows. No Kedro imports.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from eeg_hba.features import FeatureConfig, WindowError, model_input_image
+from eeg_hba.hms import TARGET_COLUMNS
+
+Loader = Callable[[], pd.DataFrame]
+WINDOW_COLUMNS = (
+    "eeg_id",
+    "spectrogram_id",
+    "eeg_label_offset_seconds",
+    "spectrogram_label_offset_seconds",
+)
+
+
+def plan_shards(windows: pd.DataFrame, shard_size: int) -> pd.DataFrame:
+    """Add ``shard`` and ``position``: whole spectrogram groups, about ``shard_size`` each."""
+    ordered = windows.sort_values(["spectrogram_id", "eeg_id"], kind="stable").reset_index(
+        drop=True
+    )
+    group_sizes = ordered.groupby("spectrogram_id", sort=False).size()
+    shard_of_group = (group_sizes.cumsum().shift(fill_value=0) // shard_size).to_numpy()
+    shard_numbers = np.repeat(shard_of_group, group_sizes.to_numpy())
+    _, dense = np.unique(shard_numbers, return_inverse=True)  # no empty shard numbers
+    ordered["shard"] = [f"shard-{n:05d}" for n in dense]
+    ordered["position"] = ordered.groupby("shard").cumcount()
+    return ordered
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """Everything one worker needs for one shard: rows and the loaders of their files."""
+
+    name: str
+    rows: pd.DataFrame
+    spectrograms: dict[str, Loader]
+    eegs: dict[str, Loader]
+    config: FeatureConfig
+    source: str
+
+
+def shard_jobs(
+    planned: pd.DataFrame,
+    spectrograms: dict[str, Loader],
+    eegs: dict[str, Loader],
+    config: FeatureConfig,
+    source: str,
+) -> Iterator[ShardJob]:
+    """One job per shard, carrying only the loaders its rows need."""
+    for name, rows in planned.groupby("shard", sort=True):
+        yield ShardJob(
+            name,
+            rows,
+            {str(s): spectrograms[str(s)] for s in rows["spectrogram_id"].unique()},
+            {str(e): eegs[str(e)] for e in rows["eeg_id"]},
+            config,
+            source,
+        )
+
+
+def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
+    """Images (and targets, for labelled windows) of one shard; each file loaded once."""
+    images = []
+    for spectrogram_id, rows in job.rows.groupby("spectrogram_id", sort=False):
+        spectrogram = job.spectrograms[str(spectrogram_id)]()
+        for row in rows.itertuples():
+            try:
+                images.append(
+                    model_input_image(
+                        spectrogram,
+                        row.spectrogram_label_offset_seconds,
+                        job.eegs[str(row.eeg_id)](),
+                        row.eeg_label_offset_seconds,
+                        job.config,
+                    )
+                )
+            except WindowError as error:
+                raise WindowError(
+                    f"{job.source}, eeg_id {row.eeg_id} / spectrogram_id {spectrogram_id}: {error}"
+                ) from error
+    arrays = {"images": np.stack(images), "eeg_id": job.rows["eeg_id"].to_numpy(np.int64)}
+    if set(TARGET_COLUMNS) <= set(job.rows.columns):
+        arrays["targets"] = job.rows[list(TARGET_COLUMNS)].to_numpy(np.float32)
+    return arrays
