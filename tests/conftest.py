@@ -3,6 +3,7 @@
 import os
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import mlflow
@@ -45,36 +46,41 @@ def no_active_mlflow_run():
     end_active_mlflow_runs()
 
 
-@pytest.fixture
-def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The project's configuration in a scratch folder, which becomes the working directory.
-
-    Runs write their data and tracking store there, never into the repository.
-    """
-    project = tmp_path / "project"
-    project.mkdir()
+def make_project(project: Path) -> Path:
+    """The project's configuration in a scratch folder; runs there write only there."""
+    project.mkdir(parents=True)
     shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
     shutil.copytree(PROJECT_ROOT / "conf", project / "conf")
     (project / "src").mkdir()  # the package itself is installed; Kedro wants the folder
-    monkeypatch.chdir(project)
+    # An absolute tracking store, as conf/local/mlflow.yml overrides it for users: MLflow
+    # caches stores by URI, so one relative URI would be shared by every test project.
+    (project / "conf/local/mlflow.yml").write_text(
+        f"server:\n  mlflow_tracking_uri: sqlite:///{project / 'mlflow.db'}\n"
+    )
     bootstrap_project(project)
+    return project
+
+
+def run_session(project: Path, name: str, **runtime_params) -> dict:
+    """Run a registered pipeline with runtime parameters, as ``kedro run`` does."""
+    try:
+        with KedroSession.create(project_path=project, runtime_params=runtime_params) as session:
+            return session.run(pipeline_names=[name])
+    finally:
+        end_active_mlflow_runs()
+
+
+@pytest.fixture
+def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch project that is also the working directory, as for ``kedro run``."""
+    project = make_project(tmp_path / "project")
+    monkeypatch.chdir(project)
     return project
 
 
 @pytest.fixture
 def run_pipeline(kedro_project: Path) -> Callable[..., dict]:
-    """Run a registered pipeline with runtime parameters, as ``kedro run`` does."""
-
-    def run(name: str, **runtime_params) -> dict:
-        try:
-            with KedroSession.create(
-                project_path=kedro_project, runtime_params=runtime_params
-            ) as s:
-                return s.run(pipeline_names=[name])
-        finally:
-            end_active_mlflow_runs()
-
-    return run
+    return partial(run_session, kedro_project)
 
 
 @pytest.fixture

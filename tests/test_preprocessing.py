@@ -69,7 +69,8 @@ def _shards(project: Path, namespace: str) -> dict[str, dict[str, np.ndarray]]:
 def test_output_is_identical_across_runs_and_worker_counts(run_pipeline, kedro_project):
     tiny = {"synthetic": {"presets": {"default": TINY_SYNTHETIC}}}
     small_images = {"shard_size": 4, "features": {"image_height": 32, "image_width": 32}}
-    run_pipeline("__default__", **tiny, preprocessing={**small_images, "workers": 1})
+    run_pipeline("ingestion", **tiny)
+    run_pipeline("preprocessing", **tiny, preprocessing={**small_images, "workers": 1})
     first = _shards(kedro_project, "train_inputs")
     index = pd.read_parquet(kedro_project / "data/05_model_input/train_inputs/index.parquet")
     run_pipeline("preprocessing", **tiny, preprocessing={**small_images, "workers": 2})

@@ -1,13 +1,16 @@
-"""A Kedro dataset for numpy ``.npz`` archives: written atomically, never unpickled."""
+"""Project datasets: ``.npz`` archives (atomic, never unpickled) and optional CSV sidecars."""
 
+import logging
 from pathlib import PurePosixPath
 from typing import Any
 from uuid import uuid4
 
 import fsspec
 import numpy as np
+import pandas as pd
 from kedro.io import AbstractDataset
 from kedro.io.core import get_filepath_str, get_protocol_and_path
+from kedro_datasets.pandas import CSVDataset
 
 
 class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
@@ -47,3 +50,18 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": self._filepath, "protocol": self._protocol}
+
+
+class OptionalCSVDataset(CSVDataset):
+    """A CSV that may be absent: loads as an empty table (and says so) when missing.
+
+    For sidecars such as the synthetic generator's latent truth, which real data lacks.
+    """
+
+    def load(self) -> pd.DataFrame:
+        if not self._exists():
+            logging.getLogger(__name__).info(
+                "%s does not exist: using an empty table", self._filepath
+            )
+            return pd.DataFrame()
+        return super().load()

@@ -2,14 +2,31 @@
 
 from kedro.pipeline import Pipeline
 
-from eeg_hba.pipelines import ingestion, preprocessing, synthetic
+from eeg_hba.models import BACKBONES
+from eeg_hba.pipelines import evaluation, ingestion, predict, preprocessing, synthetic, training
 
 
 def register_pipelines() -> dict[str, Pipeline]:
+    """``train_all`` and each ``train_<backbone>`` include the steps upstream of training;
+    ``predict`` includes the test-window steps upstream of it, with the same code.
+
+    The raw data comes from ``raw_data_dir``; when that is the (missing) synthetic folder,
+    ``eeg_hba.hooks.EmbeddedDataHook`` generates it first.
+    """
+    upstream = ingestion.create_pipeline() + preprocessing.create_pipeline()
+    backbones = {backbone: training.create_pipeline(backbone) for backbone in BACKBONES}
+    test_windows = ingestion.create_pipeline().only_nodes("validate_test_windows")
+    test_inputs = preprocessing.create_pipeline().only_nodes_with_namespaces(["test_inputs"])
     pipelines = {
         "synthetic": synthetic.create_pipeline(),
         "ingestion": ingestion.create_pipeline(),
         "preprocessing": preprocessing.create_pipeline(),
+        "train_all": upstream + sum(backbones.values(), Pipeline([])),
+        **{f"train_{name}": upstream + pipeline for name, pipeline in backbones.items()},
+        "evaluation": evaluation.create_pipeline(),
+        "predict": test_windows + test_inputs + predict.create_pipeline(),
     }
-    pipelines["__default__"] = pipelines["ingestion"] + pipelines["preprocessing"]
+    pipelines["__default__"] = (
+        pipelines["train_all"] + pipelines["evaluation"] + pipelines["predict"]
+    )
     return pipelines

@@ -1,0 +1,58 @@
+"""Thin glue: train one backbone in its own nested MLflow run."""
+
+import logging
+import time
+
+import keras
+import mlflow
+import pandas as pd
+from matplotlib.figure import Figure
+
+from eeg_hba.models import build_model, use_mixed_precision_if_gpu
+from eeg_hba.plots import training_curve
+from eeg_hba.tracking import MlflowEpochLogger, log_keras_model
+from eeg_hba.training import TrainingConfig, fit_two_stages
+
+logger = logging.getLogger(__name__)
+
+
+def train_backbone(
+    index: pd.DataFrame, shards: dict, preprocessing: dict, defaults: dict, overrides: dict
+) -> tuple[keras.Model, pd.DataFrame, Figure, dict]:
+    """Train, log params, per-epoch metrics, the curve and the model to a run named after
+    the backbone; a failure ends that run as FAILED."""
+    image = {k: preprocessing["features"][k] for k in ("image_height", "image_width")}
+    config = TrainingConfig.from_params({**defaults, **image}, overrides)
+    keras.utils.set_random_seed(config.seed)
+    policy = use_mixed_precision_if_gpu(config.mixed_precision)
+    with mlflow.start_run(run_name=config.backbone, nested=True) as run:
+        mlflow.set_tag("backbone", config.backbone)
+        mlflow.log_params({**config.as_flat_dict(), "precision_policy": policy})
+        model = build_model(
+            config.backbone,
+            config.image_height,
+            config.image_width,
+            config.weights,
+            config.dropout,
+            config.batch_norm_momentum,
+        )
+        mlflow.log_param("parameter_count", model.count_params())
+        logger.info(
+            "Training %s (%d parameters, %s)", config.backbone, model.count_params(), policy
+        )
+        started = time.perf_counter()
+        history = fit_two_stages(model, shards, index, config, callbacks=[MlflowEpochLogger()])
+        seconds = time.perf_counter() - started
+        mlflow.log_metric("training_seconds", seconds)
+        figure = training_curve(history, f"{config.backbone}: KL divergence per epoch")
+        mlflow.log_figure(figure, "training_curve.png")
+        log_keras_model(model)
+    summary = {
+        "backbone": config.backbone,
+        "mlflow_run_id": run.info.run_id,
+        "parameter_count": int(model.count_params()),
+        "training_seconds": seconds,
+        "epochs": len(history),
+        "best_val_loss": float(history["val_loss"].min()),
+    }
+    return model, history, figure, summary

@@ -1,0 +1,66 @@
+"""Backbones build, train a step, and handle weights offline with clear errors."""
+
+import keras
+import numpy as np
+import pytest
+
+from eeg_hba.models import BACKBONES, WeightsUnavailableError, build_model, compile_model
+
+SIZE = 32  # the smallest input every keras.applications backbone accepts
+
+
+@pytest.mark.parametrize("backbone", sorted(BACKBONES))
+def test_every_backbone_trains_a_step_and_outputs_distributions(backbone):
+    model = compile_model(build_model(backbone, SIZE, SIZE, weights=None, dropout=0.1), 1e-3)
+    images = np.random.default_rng(0).normal(size=(4, SIZE, SIZE, 1)).astype("float32")
+    targets = np.random.default_rng(1).dirichlet(np.ones(6), 4).astype("float32")
+    before = [w.copy() for w in model.get_weights()]
+    loss = model.train_on_batch(images, targets)
+    assert np.isfinite(loss)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    predictions = model.predict(images, verbose=0)
+    assert predictions.shape == (4, 6)
+    np.testing.assert_allclose(predictions.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def _backbone(model: keras.Model) -> keras.Model:
+    return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+
+def test_local_weights_file_is_loaded(tmp_path):
+    trained = _backbone(build_model("mobilenet_v3_large", SIZE, SIZE, weights=None, dropout=0.1))
+    path = tmp_path / "notop.weights.h5"
+    trained.save_weights(path)
+    loaded = build_model("mobilenet_v3_large", SIZE, SIZE, weights=str(path), dropout=0.1)
+    for expected, actual in zip(
+        trained.get_weights(), _backbone(loaded).get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(expected, actual)
+
+
+def test_missing_weights_file_names_the_path_and_the_choices(tmp_path):
+    with pytest.raises(
+        WeightsUnavailableError, match=r"weights file .*nope\.h5 for densenet121 does not exist"
+    ):
+        build_model("densenet121", SIZE, SIZE, weights=str(tmp_path / "nope.h5"), dropout=0.1)
+
+
+def test_imagenet_offline_says_what_to_do(monkeypatch, tmp_path):
+    # What keras.utils.get_file raises without a network, made deterministic here.
+    def offline(*args, **kwargs):
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3] Temporary failure in name resolution"
+        )
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(keras.src.utils.file_utils, "get_file", offline)
+    with pytest.raises(WeightsUnavailableError) as error:
+        build_model("resnet50_v2", SIZE, SIZE, weights="imagenet", dropout=0.1)
+    message = str(error.value)
+    assert "could not download the ImageNet weights of resnet50_v2" in message
+    assert "~/.keras/models/" in message and "null to train from scratch" in message
+
+
+def test_unknown_backbone_is_rejected():
+    with pytest.raises(ValueError, match="unknown backbone 'vgg16'"):
+        build_model("vgg16", SIZE, SIZE, weights=None, dropout=0.1)

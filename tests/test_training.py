@@ -1,0 +1,173 @@
+"""Training: learns on a learnable set; train_all tracked in MLflow end to end."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from eeg_hba.hms import CLASSES, VOTE_COLUMNS
+from eeg_hba.inputs import prediction_order, window_dataset
+from eeg_hba.metrics import kl_divergence
+from eeg_hba.models import BACKBONES, build_model
+from eeg_hba.training import TrainingConfig, fit_two_stages, training_rows
+
+from .conftest import TINY_SYNTHETIC, make_project, run_session
+
+SIZE = 32  # tiny end-to-end runs
+LEARNABLE = 64  # the learnable set: at 32 x 32 a backbone's last feature map is 1 x 1
+
+
+def _learnable_shards(n: int = 240, seed: int = 0) -> tuple[dict, pd.DataFrame]:
+    """Images whose bright row band says the dominant class; soft targets around it."""
+    rng = np.random.default_rng(seed)
+    dominant = rng.integers(0, len(CLASSES), n)
+    targets = 0.2 * rng.dirichlet(np.ones(len(CLASSES)), n)
+    targets[np.arange(n), dominant] += 0.8
+    images = rng.normal(0, 0.3, (n, LEARNABLE, LEARNABLE)).astype(np.float32)
+    for i, k in enumerate(dominant):
+        images[i, 10 * k + 2 : 10 * k + 10, :] += 3.0
+    patients = np.arange(n) // 4
+    index = pd.DataFrame({
+        "eeg_id": np.arange(n), "patient_id": patients,
+        "split": np.where(patients % 10 == 9, "test", "train"),
+        "fold": np.where(patients % 10 == 9, -1, patients % 3), "high_vote": rng.random(n) < 0.5,
+        "shard": [f"shard-{i // 40:05d}" for i in range(n)], "position": np.arange(n) % 40,
+    })  # fmt: skip
+    shards = {
+        name: (lambda s=slice(start, start + 40): {
+            "images": images[s], "targets": targets[s].astype(np.float32), "eeg_id": np.arange(n)[s]})
+        for name, start in zip(sorted(index["shard"].unique()), range(0, n, 40), strict=True)
+    }  # fmt: skip
+    return shards, index
+
+
+def test_validation_kl_falls_below_the_class_prior_baseline():
+    shards, index = _learnable_shards()
+    config = TrainingConfig.from_params(
+        {"image_height": LEARNABLE, "image_width": LEARNABLE, "batch_size": 16, "seed": 1,
+         "stage1": {"epochs": 12, "learning_rate": 2e-3}, "stage2": {"epochs": 0, "learning_rate": 1e-4},
+         "augment": {"hemisphere_swap": 0, "time_shift": 0, "time_mask": 0, "frequency_mask": 0}},
+        {"backbone": "mobilenet_v3_large"},
+    )  # fmt: skip
+    model = build_model(
+        config.backbone, LEARNABLE, LEARNABLE, None, 0.1, config.batch_norm_momentum
+    )
+    history = fit_two_stages(model, shards, index, config)
+    assert list(history.columns[:2]) == ["epoch", "stage"] and "learning_rate" in history
+
+    train, validation = training_rows(index, config.validation_fold)
+    ordered = prediction_order(validation)
+    predictions = model.predict(
+        window_dataset(shards, ordered, (LEARNABLE, LEARNABLE), 16, with_targets=False), verbose=0
+    )
+    targets = np.concatenate(
+        [
+            shards[s]()["targets"][p][None]
+            for s, p in zip(ordered["shard"], ordered["position"], strict=True)
+        ]
+    )
+    train_targets = np.concatenate(
+        [
+            shards[s]()["targets"][p][None]
+            for s, p in zip(train["shard"], train["position"], strict=True)
+        ]
+    )
+    prior = np.tile(train_targets.mean(axis=0), (len(targets), 1))
+    assert kl_divergence(
+        targets, predictions.astype(np.float64) / predictions.sum(axis=1, keepdims=True)
+    ) < 0.5 * kl_divergence(targets, prior)
+
+
+TINY_RUN = {
+    "synthetic": {"presets": {"default": TINY_SYNTHETIC}},
+    "preprocessing": {"shard_size": 4, "features": {"image_height": SIZE, "image_width": SIZE}},
+    "training_defaults": {"batch_size": 4, "stage1": {"epochs": 2, "learning_rate": 1e-3},
+                          "stage2": {"epochs": 1, "learning_rate": 1e-4}},
+    "ingestion": {"test_fraction": 0.2, "n_folds": 2},
+    **{name: {"training": {"backbone": name}} for name in BACKBONES},
+}  # fmt: skip
+
+
+def _runs(client: MlflowClient) -> list:
+    experiment = client.get_experiment_by_name("eeg_hba")
+    return client.search_runs([experiment.experiment_id])
+
+
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory) -> Path:
+    """One tiny project after ``kedro run --pipelines=train_all``, shared by the tests below."""
+    with pytest.MonkeyPatch.context() as patch:
+        project = make_project(tmp_path_factory.mktemp("trained") / "project")
+        patch.chdir(project)
+        run_session(project, "train_all", **TINY_RUN)
+        yield project
+
+
+@pytest.mark.slow
+def test_train_all_logs_one_parent_and_four_backbone_runs(trained_project):
+    client = MlflowClient(tracking_uri=f"sqlite:///{trained_project / 'mlflow.db'}")
+    runs = _runs(client)
+    parents = [r for r in runs if r.info.run_name == "train_all"]
+    assert len(parents) == 1 and "mlflow.parentRunId" not in parents[0].data.tags
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert sorted(r.info.run_name for r in children) == sorted(BACKBONES)
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert child.data.params["backbone"] == child.info.run_name
+        assert int(child.data.params["parameter_count"]) > 0
+        for metric in ("loss", "val_loss", "learning_rate"):
+            steps = [m.step for m in client.get_metric_history(child.info.run_id, metric)]
+            assert steps == list(range(len(steps))) and len(steps) >= 2  # one per epoch
+        artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"model", "training_curve.png"} <= artifacts
+        assert client.list_artifacts(child.info.run_id, "model")[0].path.endswith(".keras")
+        versions = trained_project / "data/06_models" / child.info.run_name / "model.keras"
+        assert len(list(versions.iterdir())) == 1  # one version saved through the catalog
+
+
+@pytest.mark.slow
+def test_evaluation_report_and_submission_after_training(trained_project):
+    run_session(trained_project, "evaluation", **TINY_RUN)
+    run_session(trained_project, "predict", **TINY_RUN)
+    report = pd.read_csv(trained_project / "data/08_reporting/comparison_report.csv")
+    assert set(report["model"]) == {
+        *BACKBONES,
+        "ensemble",
+        "uniform (1/6)",
+        "class prior",
+        "oracle (latent truth)",
+    }
+    assert report["kl_all"].is_monotonic_increasing  # ranked, best first
+    assert (trained_project / "data/08_reporting/comparison_report.md").read_text().count("|") > 30
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{trained_project / 'mlflow.db'}")
+    by_name = {r.info.run_name: r for r in _runs(client)}
+    for name in (*BACKBONES, "ensemble"):
+        assert "test_kl_all" in by_name[name].data.metrics
+    assert {"confusion_matrix.png", "reliability.png"} <= {
+        a.path for a in client.list_artifacts(by_name["densenet121"].info.run_id)
+    }
+
+    submission = pd.read_csv(trained_project / "data/07_model_output/submission.csv")
+    test = pd.read_csv(trained_project / "data/01_raw/synthetic/test.csv")
+    assert list(submission.columns) == ["eeg_id", *VOTE_COLUMNS]
+    assert submission["eeg_id"].tolist() == test["eeg_id"].tolist()
+    np.testing.assert_allclose(submission[list(VOTE_COLUMNS)].sum(axis=1), 1.0, atol=1e-6)
+    assert (submission[list(VOTE_COLUMNS)] >= 0).all().all()
+
+
+@pytest.mark.slow
+def test_a_failing_backbone_run_ends_failed(run_pipeline, kedro_project):
+    broken = {
+        **TINY_RUN,
+        "densenet121": {"training": {"backbone": "densenet121", "weights": "/no/such.h5"}},
+    }
+    with pytest.raises(
+        Exception, match=r"weights file /no/such\.h5 for densenet121 does not exist"
+    ):
+        run_pipeline("train_densenet121", **broken)
+    client = MlflowClient(tracking_uri=f"sqlite:///{kedro_project / 'mlflow.db'}")
+    statuses = {r.info.run_name: r.info.status for r in _runs(client)}
+    assert statuses == {"train_densenet121": "FAILED", "densenet121": "FAILED"}
