@@ -28,6 +28,16 @@ TINY_SYNTHETIC = {
     "n_test_eegs": 3,
 }
 
+#: Runtime parameters of a tiny default run: all four backbones, 32 x 32 images, 3 epochs.
+TINY_RUN = {
+    "synthetic": {"presets": {"default": TINY_SYNTHETIC}},
+    "preprocessing": {"shard_size": 4, "features": {"image_height": 32, "image_width": 32}},
+    "training_defaults": {"batch_size": 4, "stage1": {"epochs": 2, "learning_rate": 1e-3},
+                          "stage2": {"epochs": 1, "learning_rate": 1e-4}},
+    "ingestion": {"test_fraction": 0.2, "n_folds": 2},
+    "resnet50_v2": {"training": {"stage1": {"epochs": 2}}},  # its own default is longer
+}  # fmt: skip
+
 
 def end_active_mlflow_runs() -> None:
     """Clear MLflow's in-process run stack, as the end of a ``kedro run`` process does.
@@ -86,3 +96,18 @@ def run_pipeline(kedro_project: Path) -> Callable[..., dict]:
 @pytest.fixture
 def hand_folder(tmp_path: Path) -> Path:
     return write_hand_folder(tmp_path / "hms")
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny project after ``train_all``, ``evaluation`` and ``predict``.
+
+    Shared by every test that needs trained models, MLflow runs and reports (training,
+    notebooks, browser tests): training four backbones is the slowest thing the suite does.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        project = make_project(tmp_path_factory.mktemp("trained") / "project")
+        patch.chdir(project)
+        for name in ("train_all", "evaluation", "predict"):
+            run_session(project, name, **TINY_RUN)
+        yield project

@@ -1,7 +1,5 @@
 """Training: learns on a learnable set; train_all tracked in MLflow end to end."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,9 +11,8 @@ from eeg_hba.metrics import kl_divergence
 from eeg_hba.models import BACKBONES, build_model
 from eeg_hba.training import TrainingConfig, fit_two_stages, training_rows
 
-from .conftest import TINY_SYNTHETIC, make_project, run_session
+from .conftest import TINY_RUN
 
-SIZE = 32  # tiny end-to-end runs
 LEARNABLE = 64  # the learnable set: at 32 x 32 a backbone's last feature map is 1 x 1
 
 
@@ -80,29 +77,9 @@ def test_validation_kl_falls_below_the_class_prior_baseline():
     ) < 0.5 * kl_divergence(targets, prior)
 
 
-TINY_RUN = {
-    "synthetic": {"presets": {"default": TINY_SYNTHETIC}},
-    "preprocessing": {"shard_size": 4, "features": {"image_height": SIZE, "image_width": SIZE}},
-    "training_defaults": {"batch_size": 4, "stage1": {"epochs": 2, "learning_rate": 1e-3},
-                          "stage2": {"epochs": 1, "learning_rate": 1e-4}},
-    "ingestion": {"test_fraction": 0.2, "n_folds": 2},
-    **{name: {"training": {"backbone": name}} for name in BACKBONES},
-}  # fmt: skip
-
-
 def _runs(client: MlflowClient) -> list:
     experiment = client.get_experiment_by_name("eeg_hba")
     return client.search_runs([experiment.experiment_id])
-
-
-@pytest.fixture(scope="module")
-def trained_project(tmp_path_factory) -> Path:
-    """One tiny project after ``kedro run --pipelines=train_all``, shared by the tests below."""
-    with pytest.MonkeyPatch.context() as patch:
-        project = make_project(tmp_path_factory.mktemp("trained") / "project")
-        patch.chdir(project)
-        run_session(project, "train_all", **TINY_RUN)
-        yield project
 
 
 @pytest.mark.slow
@@ -129,8 +106,6 @@ def test_train_all_logs_one_parent_and_four_backbone_runs(trained_project):
 
 @pytest.mark.slow
 def test_evaluation_report_and_submission_after_training(trained_project):
-    run_session(trained_project, "evaluation", **TINY_RUN)
-    run_session(trained_project, "predict", **TINY_RUN)
     report = pd.read_csv(trained_project / "data/08_reporting/comparison_report.csv")
     assert set(report["model"]) == {
         *BACKBONES,

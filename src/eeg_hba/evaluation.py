@@ -10,9 +10,9 @@ from scipy.optimize import minimize
 from eeg_hba.hms import CLASSES, TARGET_COLUMNS, VOTE_COLUMNS
 from eeg_hba.labels import TEST_SPLIT, TRAIN_SPLIT
 from eeg_hba.metrics import kl_divergence, kl_per_row
+from eeg_hba.synthetic import LATENT_COLUMNS
 
 PREDICTION_COLUMNS = VOTE_COLUMNS  # predictions use the submission's column names
-LATENT_PREFIX_COLUMNS = tuple(c.replace("_vote", "_latent") for c in VOTE_COLUMNS)
 
 
 def as_prediction_table(eeg_ids: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
@@ -104,7 +104,7 @@ def oracle_baseline(latent: pd.DataFrame, eeg_ids: pd.Series) -> pd.DataFrame | 
     """
     if latent.empty:
         return None
-    per_eeg = latent.groupby("eeg_id")[list(LATENT_PREFIX_COLUMNS)].first()
+    per_eeg = latent.groupby("eeg_id")[list(LATENT_COLUMNS)].first()
     if not eeg_ids.isin(per_eeg.index).all():
         return None
     return as_prediction_table(eeg_ids.to_numpy(), per_eeg.loc[eeg_ids].to_numpy())

@@ -18,9 +18,13 @@ logger = logging.getLogger(__name__)
 
 
 def check_files_exist(
-    table: pd.DataFrame, source: str, raw_data_dir: str, folders: dict[str, tuple[str, dict]]
+    table: pd.DataFrame, source: str, raw_data_dir: str, split: str, eegs: dict, spectrograms: dict
 ) -> None:
-    """Each row's ``<id>.parquet`` must exist; ``folders`` maps id column -> (folder, files)."""
+    """Each row's ``<split>_eegs/<eeg_id>.parquet`` and spectrogram file must exist."""
+    folders = {
+        "eeg_id": (f"{split}_eegs", eegs),
+        "spectrogram_id": (f"{split}_spectrograms", spectrograms),
+    }
     violations = [
         Violation(
             source,
@@ -43,15 +47,7 @@ def validate_train_labels(
     """train.csv checked cell by cell and typed; every referenced file must exist."""
     source = str(Path(raw_data_dir) / "train.csv")
     train = parse_train_table(raw_train, source)
-    check_files_exist(
-        train,
-        source,
-        raw_data_dir,
-        {
-            "eeg_id": ("train_eegs", train_eegs),
-            "spectrogram_id": ("train_spectrograms", train_spectrograms),
-        },
-    )
+    check_files_exist(train, source, raw_data_dir, "train", train_eegs, train_spectrograms)
     logger.info(
         "Read %s: %d rows, %d EEGs, %d spectrograms, %d patients",
         source, len(train), train["eeg_id"].nunique(), train["spectrogram_id"].nunique(),
@@ -70,15 +66,7 @@ def validate_test_windows(
     """test.csv checked and typed, its files present, and sample_submission covering it."""
     source = str(Path(raw_data_dir) / "test.csv")
     test = parse_test_table(raw_test, source)
-    check_files_exist(
-        test,
-        source,
-        raw_data_dir,
-        {
-            "eeg_id": ("test_eegs", test_eegs),
-            "spectrogram_id": ("test_spectrograms", test_spectrograms),
-        },
-    )
+    check_files_exist(test, source, raw_data_dir, "test", test_eegs, test_spectrograms)
     submission_source = str(Path(raw_data_dir) / "sample_submission.csv")
     submission = parse_submission_table(raw_sample_submission, submission_source)
     unlisted = ~test["eeg_id"].isin(submission["eeg_id"])
