@@ -5,9 +5,12 @@ import pytest
 
 from eeg_hba.contract import (
     HmsContractError,
+    Violation,
+    apply_bad_row_policy,
     parse_submission_table,
     parse_test_table,
     parse_train_table,
+    screen_train_table,
     validate_eeg_frame,
     validate_spectrogram_frame,
 )
@@ -82,6 +85,21 @@ def test_votes_summing_to_zero_are_rejected_with_the_row():
 def test_duplicate_label_id_is_rejected():
     with pytest.raises(HmsContractError, match=r"row 3 .*label_id must be unique"):
         parse_train_table(_train_text({(3, "label_id"): "1"}), "train.csv")
+
+
+def test_skip_policy_reports_bad_rows_but_never_skips_a_bad_header():
+    changes = {(2, "expert_consensus"): "Seizur", (5, "label_id"): "1"}  # label 1 is row 0's
+    typed, violations = screen_train_table(_train_text(changes), "train.csv")
+    kept, report = apply_bad_row_policy(typed, violations, "skip")
+    assert report[["row", "line", "column"]].values.tolist() == [
+        [2, 4, "expert_consensus"],
+        [5, 7, "label_id"],
+    ]
+    assert len(kept) == len(hand_train_rows()) - 2 and not {2, 5} & set(kept.index)
+    with pytest.raises(HmsContractError, match=r"row 2 \(line 4\)"):
+        apply_bad_row_policy(typed, violations, "error")
+    with pytest.raises(HmsContractError, match=r"train\.csv, header: breaks rule: no header"):
+        apply_bad_row_policy(typed, [Violation("train.csv", "no header")], "skip")
 
 
 def test_missing_column_and_non_hms_csv_are_rejected_at_the_header():

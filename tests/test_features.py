@@ -7,6 +7,8 @@ import pytest
 from eeg_hba.features import (
     FeatureConfig,
     WindowError,
+    _eeg_stft,
+    _power_spectrogram,
     eeg_frequencies,
     eeg_spectrogram,
     eeg_window,
@@ -111,3 +113,15 @@ def test_nan_input_gives_finite_output():
 def test_image_size_must_tile_four_panels_and_two_halves():
     with pytest.raises(ValueError, match="multiple of 4"):
         FeatureConfig(image_height=66, image_width=64)
+
+
+@pytest.mark.parametrize(
+    ("samples", "window", "hop"), [(10000, 512, 50), (9999, 256, 64), (300, 512, 50)]
+)
+def test_vectorised_power_spectrogram_equals_scipys(samples, window, hop):
+    stft = _eeg_stft(window, hop)
+    signal = rng.normal(0, 50, (4, 4, samples))
+    expected = stft.spectrogram(signal, axis=-1)
+    np.testing.assert_allclose(
+        _power_spectrogram(stft, signal), expected, rtol=1e-9, atol=1e-12 * expected.max()
+    )

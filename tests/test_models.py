@@ -23,6 +23,13 @@ def test_every_backbone_trains_a_step_and_outputs_distributions(backbone):
     np.testing.assert_allclose(predictions.sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_an_untrained_model_predicts_the_uniform_distribution():
+    """Training starts from the uniform baseline, not from confident random guesses."""
+    model = build_model("efficientnet_b2", SIZE, SIZE, weights=None, dropout=0.1)
+    images = 5 * np.random.default_rng(0).normal(size=(3, SIZE, SIZE, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(images, verbose=0), 1 / 6, rtol=1e-6)
+
+
 def _backbone(model: keras.Model) -> keras.Model:
     return next(layer for layer in model.layers if isinstance(layer, keras.Model))
 

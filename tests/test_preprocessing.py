@@ -1,5 +1,6 @@
 """Preprocessing: shard planning, one read per file, determinism across runs and workers."""
 
+import shutil
 from functools import partial
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def test_output_is_identical_across_runs_and_worker_counts(run_pipeline, kedro_p
     run_pipeline("preprocessing", **tiny, preprocessing={**small_images, "workers": 1})
     first = _shards(kedro_project, "train_inputs")
     index = pd.read_parquet(kedro_project / "data/05_model_input/train_inputs/index.parquet")
+    shutil.rmtree(kedro_project / "data/05_model_input")  # or the re-run resumes: no work
     run_pipeline("preprocessing", **tiny, preprocessing={**small_images, "workers": 2})
     second = _shards(kedro_project, "train_inputs")
 

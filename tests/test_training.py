@@ -1,17 +1,29 @@
 """Training: learns on a learnable set; train_all tracked in MLflow end to end."""
 
+import json
+import os
+import socket
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from mlflow.tracking import MlflowClient
 
 from eeg_hba.hms import CLASSES, VOTE_COLUMNS
 from eeg_hba.inputs import prediction_order, window_dataset
 from eeg_hba.metrics import kl_divergence
 from eeg_hba.models import BACKBONES, build_model
-from eeg_hba.training import TrainingConfig, fit_two_stages, training_rows
+from eeg_hba.training import (
+    TrainingConfig,
+    distribution_strategy,
+    fit_two_stages,
+    training_rows,
+)
 
-from .conftest import TINY_RUN
+from .conftest import PROJECT_ROOT, TINY_RUN
 
 LEARNABLE = 64  # the learnable set: at 32 x 32 a backbone's last feature map is 1 x 1
 
@@ -146,3 +158,58 @@ def test_a_failing_backbone_run_ends_failed(run_pipeline, kedro_project):
     client = MlflowClient(tracking_uri=f"sqlite:///{kedro_project / 'mlflow.db'}")
     statuses = {r.info.run_name: r.info.status for r in _runs(client)}
     assert statuses == {"train_densenet121": "FAILED", "densenet121": "FAILED"}
+
+
+def _one_step_under(distribution: str) -> tuple[tf.distribute.Strategy, pd.DataFrame, bool]:
+    """Build under the named strategy, train one epoch of two steps; did the weights move?"""
+    shards, index = _learnable_shards(n=40)
+    config = TrainingConfig.from_params(
+        {"image_height": LEARNABLE, "image_width": LEARNABLE, "batch_size": 8,
+         "stage1": {"epochs": 1, "learning_rate": 1e-3}, "stage2": {"epochs": 0, "learning_rate": 1e-4}},
+        {"backbone": "mobilenet_v3_large", "distribution": distribution},
+    )  # fmt: skip
+    strategy = distribution_strategy(config.distribution)
+    with strategy.scope():
+        model = build_model(config.backbone, LEARNABLE, LEARNABLE, None, 0.1)
+    before = model.get_layer("classes").get_weights()[0].copy()
+    history = fit_two_stages(model, shards, index, config)
+    moved = not np.allclose(before, model.get_layer("classes").get_weights()[0])
+    return strategy, history, moved
+
+
+def test_training_steps_run_under_mirrored_strategy():
+    """Every other training test runs under the default strategy."""
+    strategy, history, moved = _one_step_under("mirrored")
+    assert isinstance(strategy, tf.distribute.MirroredStrategy)
+    assert strategy.num_replicas_in_sync == 1  # the CPU: no GPU here
+    assert len(history) == 1 and np.isfinite(history["loss"]).all() and moved
+
+
+@pytest.mark.slow
+def test_multi_worker_training_follows_tf_config(tmp_path):
+    """A one-worker cluster from TF_CONFIG, as each machine of a real cluster is started."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    tf_config = {
+        "cluster": {"worker": [f"127.0.0.1:{port}"]},
+        "task": {"type": "worker", "index": 0},
+    }
+    script = (
+        "import tensorflow as tf\n"
+        "from tests.test_training import _one_step_under\n"
+        "strategy, history, moved = _one_step_under('multi_worker_mirrored')\n"
+        "print('RESULT', isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy),"
+        " strategy.cluster_resolver.task_type, strategy.num_replicas_in_sync, len(history), moved)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        env={**os.environ, "TF_CONFIG": json.dumps(tf_config)}, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RESULT True worker 1 1 True" in done.stdout
+
+
+def test_unknown_distribution_is_named():
+    with pytest.raises(ValueError, match=r"unknown distribution 'tpu'; choose one of \['default'"):
+        distribution_strategy("tpu")

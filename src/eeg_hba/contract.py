@@ -6,13 +6,15 @@ Identifiers must be plain non-negative integers: they become file names, so they
 never point outside the data folder. Nothing here imports Kedro.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from eeg_hba.features import WindowError, eeg_window, spectrogram_window
 from eeg_hba.hms import (
     CLASSES,
     EEG_CHANNELS,
@@ -25,6 +27,9 @@ from eeg_hba.hms import (
     TRAIN_ID_COLUMNS,
     VOTE_COLUMNS,
 )
+
+ON_BAD_ROWS = ("error", "skip")
+REJECTED_ROW_COLUMNS = ("file", "row", "line", "column", "value", "rule")
 
 PLAIN_INTEGER = r"^[0-9]+$"
 NON_NEGATIVE_DECIMAL = r"^[0-9]+(\.[0-9]+)?$"
@@ -77,8 +82,8 @@ def check_columns(columns: Sequence[str], expected: Sequence[str], source: str) 
         raise HmsContractError(violations)
 
 
-def _raise_schema_failures(error: SchemaErrors, source: str) -> None:
-    """Turn pandera's failure table into file/row/rule violations, one per row and rule."""
+def _schema_violations(error: SchemaErrors, source: str) -> list[Violation]:
+    """Pandera's failure table as file/row/rule violations, one per row and rule."""
     violations: dict[tuple, Violation] = {}
     cases = error.failure_cases.sort_values(["index", "column"], na_position="first")
     for _, case in cases.iterrows():
@@ -88,15 +93,36 @@ def _raise_schema_failures(error: SchemaErrors, source: str) -> None:
         value = None if whole_row else case["failure_case"]
         key = (row, column, str(case["check"]))
         violations.setdefault(key, Violation(source, str(case["check"]), row, column, value))
-    raise HmsContractError(list(violations.values())) from error
+    return list(violations.values())
 
 
 def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame, source: str) -> pd.DataFrame:
     try:
         return schema.validate(frame, lazy=True)
     except SchemaErrors as error:
-        _raise_schema_failures(error, source)
-        raise  # unreachable: keeps type checkers content
+        raise HmsContractError(_schema_violations(error, source)) from error
+
+
+def _screen(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame, source: str
+) -> tuple[pd.DataFrame, list[Violation]]:
+    """The rows that pass ``schema`` and the violations of those that do not.
+
+    A violation without a row (a whole column of the wrong type) leaves nothing to keep,
+    so it raises at once.
+    """
+    try:
+        return schema.validate(frame, lazy=True), []
+    except SchemaErrors as error:
+        violations = _schema_violations(error, source)
+    if any(v.row is None for v in violations):
+        raise HmsContractError(violations)
+    return frame.drop(index={v.row for v in violations}), violations
+
+
+def _require_rows(frame: pd.DataFrame, source: str) -> None:
+    if frame.empty:
+        raise HmsContractError([Violation(source, "the file must have at least one data row")])
 
 
 def _text_column(pattern: str, rule: str) -> pa.Column:
@@ -124,21 +150,36 @@ _TRAIN_TEXT_SCHEMA = pa.DataFrameSchema(
     },
     strict=False,
 )
+
+
+def _one_recording_check(column: str) -> pa.Check:
+    return pa.Check(
+        lambda df: df.groupby("eeg_id")[column].transform("nunique") == 1,
+        error=f"all rows of one eeg_id must share one {column}",
+    )
+
+
 _TRAIN_TYPED_SCHEMA = pa.DataFrameSchema(
     {"label_id": pa.Column("int64", _unique_check("label_id"))},
     checks=[
         pa.Check(
             lambda df: df[list(VOTE_COLUMNS)].sum(axis=1) > 0,
             error="the six votes must not sum to 0",
-        )
+        ),
+        _one_recording_check("spectrogram_id"),
+        _one_recording_check("patient_id"),
     ],
 )
 
 
-def parse_train_table(raw: pd.DataFrame, source: str = "train.csv") -> pd.DataFrame:
-    """Check train.csv read as text and return it typed as the public file is."""
+def screen_train_table(
+    raw: pd.DataFrame, source: str = "train.csv"
+) -> tuple[pd.DataFrame, list[Violation]]:
+    """train.csv read as text: its good rows typed as the public file is, and the
+    violations of the others. A bad header or an empty table raises: nothing to keep."""
     check_columns(raw.columns, TRAIN_COLUMNS, source)
-    text = _validate(_TRAIN_TEXT_SCHEMA, raw, source)
+    _require_rows(raw, source)
+    text, violations = _screen(_TRAIN_TEXT_SCHEMA, raw, source)
     typed = text.astype(
         {
             **dict.fromkeys(TRAIN_ID_COLUMNS, "int64"),
@@ -146,7 +187,36 @@ def parse_train_table(raw: pd.DataFrame, source: str = "train.csv") -> pd.DataFr
             **dict.fromkeys(VOTE_COLUMNS, "int64"),
         }
     )
-    return _validate(_TRAIN_TYPED_SCHEMA, typed, source)
+    typed, more = _screen(_TRAIN_TYPED_SCHEMA, typed, source)
+    return typed, violations + more
+
+
+def parse_train_table(raw: pd.DataFrame, source: str = "train.csv") -> pd.DataFrame:
+    """Check train.csv read as text and return it typed; any violation raises."""
+    typed, violations = screen_train_table(raw, source)
+    if violations:
+        raise HmsContractError(violations)
+    return typed
+
+
+def apply_bad_row_policy(
+    table: pd.DataFrame, violations: Sequence[Violation], on_bad_rows: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(kept rows, rejected-rows report). ``error``: any violation raises; ``skip``: rows
+    with a violation are left out and listed, one line per violation, with the reason."""
+    if on_bad_rows not in ON_BAD_ROWS:
+        raise ValueError(f"on_bad_rows must be one of {list(ON_BAD_ROWS)}, got {on_bad_rows!r}")
+    if violations and (on_bad_rows == "error" or any(v.row is None for v in violations)):
+        raise HmsContractError(violations)
+    report = pd.DataFrame(
+        [
+            (v.file, v.row, v.row + 2, v.column, None if v.value is None else str(v.value), v.rule)
+            for v in violations
+            if v.row is not None
+        ],
+        columns=list(REJECTED_ROW_COLUMNS),
+    ).sort_values("row", kind="stable", ignore_index=True)
+    return table.drop(index=set(report["row"]), errors="ignore"), report
 
 
 _TEST_TEXT_SCHEMA = pa.DataFrameSchema(
@@ -157,6 +227,7 @@ _TEST_TEXT_SCHEMA = pa.DataFrameSchema(
 def parse_test_table(raw: pd.DataFrame, source: str = "test.csv") -> pd.DataFrame:
     """Check test.csv read as text and return it with int64 ids."""
     check_columns(raw.columns, TEST_COLUMNS, source)
+    _require_rows(raw, source)
     text = _validate(_TEST_TEXT_SCHEMA, raw, source)
     typed = text.astype(dict.fromkeys(TEST_COLUMNS, "int64"))
     return _validate(
@@ -246,3 +317,97 @@ def validate_spectrogram_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame
     """A spectrogram parquet: ``time`` then the 400 region/frequency power columns."""
     check_columns(frame.columns, SPECTROGRAM_COLUMNS, source)
     return _validate(_SPECTROGRAM_SCHEMA, frame, source)
+
+
+Loader = Callable[[], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class ReferencedFile:
+    """One parquet file that a table's ``column`` names, and the rows whose windows it holds.
+
+    ``load`` is None when no such file exists.
+    """
+
+    table: str
+    path: str
+    column: str
+    file_id: int
+    rows: tuple[int, ...]
+    offsets: tuple[float, ...]
+    load: Loader | None
+    max_all_nan_channels: int
+
+    def violations(self, problem: str, rows: Sequence[int] | None = None) -> list[Violation]:
+        """``problem`` reported on each of ``rows`` (default: every row using the file)."""
+        rule = f"referenced file {self.path} {problem}"
+        return [
+            Violation(self.table, rule, row, self.column, self.file_id) for row in rows or self.rows
+        ]
+
+
+def referenced_files(
+    table: pd.DataFrame,
+    source: str,
+    folder: str,
+    column: str,
+    offset_column: str,
+    loaders: dict[str, Loader],
+    max_all_nan_channels: int,
+) -> list[ReferencedFile]:
+    """One check per file named in ``column`` (ids are validated integers: no path escapes)."""
+    return [
+        ReferencedFile(
+            source,
+            f"{folder}/{file_id}.parquet",
+            column,
+            int(file_id),
+            tuple(int(row) for row in rows.index),
+            tuple(float(offset) for offset in rows[offset_column]),
+            loaders.get(str(file_id)),
+            max_all_nan_channels,
+        )
+        for file_id, rows in table.groupby(column, sort=True)
+    ]
+
+
+def check_referenced_file(file: ReferencedFile) -> list[Violation]:
+    """The file must exist, be readable parquet in the HMS layout, and hold every window
+    its rows cut, with data in it: not all NaN, nor more all-NaN EEG channels than allowed."""
+    if file.load is None:
+        return file.violations("does not exist")
+    try:
+        frame = file.load()
+    except Exception as error:  # truncated, empty, not parquet: all of them unreadable
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
+        return file.violations(f"must be a readable parquet file ({reason})")
+    is_eeg = file.column == "eeg_id"
+    try:
+        (validate_eeg_frame if is_eeg else validate_spectrogram_frame)(frame, file.path)
+    except HmsContractError as error:
+        rules = "; ".join(dict.fromkeys(v.rule for v in error.violations))
+        layout = "EEG" if is_eeg else "spectrogram"
+        return file.violations(f"must follow the HMS {layout} layout: {rules}")
+    if frame.empty:
+        return file.violations("must have at least one row")
+    violations = []
+    for row, offset in zip(file.rows, file.offsets, strict=True):
+        try:
+            window = eeg_window(frame, offset) if is_eeg else spectrogram_window(frame, offset)
+        except WindowError as error:
+            violations += file.violations(f"must hold the window: {error}", [row])
+            continue
+        missing = np.isnan(window)
+        if missing.all():
+            violations += file.violations(f"has only NaN in the window at offset {offset} s", [row])
+            continue
+        if not is_eeg:
+            continue
+        names = [c for c, nan in zip(EEG_CHANNELS, missing.all(axis=0), strict=True) if nan]
+        if len(names) > file.max_all_nan_channels:
+            violations += file.violations(
+                f"may have at most {file.max_all_nan_channels} all-NaN channel(s) in the window "
+                f"at offset {offset} s, has {len(names)}: {names}",
+                [row],
+            )
+    return violations

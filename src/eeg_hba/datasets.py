@@ -1,6 +1,10 @@
-"""Project datasets: ``.npz`` archives (atomic, never unpickled) and optional CSV sidecars."""
+"""Project datasets: atomic saving for any file dataset, ``.npz`` archives that are never
+unpickled, raw HMS tables read as text, and partitions a node may resume from."""
 
 import logging
+import posixpath
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import PurePosixPath
 from typing import Any
 from uuid import uuid4
@@ -8,48 +12,138 @@ from uuid import uuid4
 import fsspec
 import numpy as np
 import pandas as pd
-from kedro.io import AbstractDataset
+from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 from kedro.io.core import get_filepath_str, get_protocol_and_path
 from kedro_datasets.pandas import CSVDataset
+from kedro_datasets.partitions import PartitionedDataset
+
+from eeg_hba.contract import HmsContractError, Violation
+
+
+@contextmanager
+def _written_beside(fs: fsspec.AbstractFileSystem, target: str) -> Iterator[str]:
+    """A hidden temporary path beside ``target``, renamed onto it once written completely.
+
+    A rename within one folder is atomic, so after a crash at any moment the target is
+    either the old file or the complete new one; the temporary file never matches a
+    dataset's name or suffix, so nothing reads it.
+    """
+    folder, name = posixpath.split(target)
+    fs.makedirs(folder, exist_ok=True)
+    partial = posixpath.join(folder, f".{name}.{uuid4().hex}.partial")
+    try:
+        yield partial
+        fs.mv(partial, target)
+    finally:
+        if fs.exists(partial):
+            fs.rm(partial, recursive=True)
+
+
+class AtomicDataset(AbstractVersionedDataset[Any, Any]):
+    """Any file dataset (``dataset``: its type; other arguments go to it) saved atomically.
+
+    Kedro's file datasets write in place, so a run killed while saving leaves half a
+    file; this one lets the wrapped dataset write a temporary file beside the target and
+    renames it. Versioned too: an unfinished version holds no file, so it is never the
+    latest.
+    """
+
+    def __init__(
+        self,
+        *,
+        dataset: str,
+        filepath: str,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+        **dataset_args: Any,
+    ):
+        protocol, path = get_protocol_and_path(filepath)
+        self._protocol = protocol
+        self._fs = fsspec.filesystem(protocol)
+        self._dataset_config = {"type": dataset, **dataset_args}
+        self.metadata = metadata
+        super().__init__(PurePosixPath(path), version, self._fs.exists, self._fs.glob)
+
+    def _wrapped(self, path: PurePosixPath | str) -> AbstractDataset:
+        filepath = get_filepath_str(PurePosixPath(path), self._protocol)
+        return AbstractDataset.from_config(
+            f"atomic:{self._filepath}", {**self._dataset_config, "filepath": filepath}
+        )
+
+    def load(self) -> Any:
+        return self._wrapped(self._get_load_path()).load()
+
+    def save(self, data: Any) -> None:
+        target = get_filepath_str(self._get_save_path(), self._protocol)
+        with _written_beside(self._fs, target) as partial:
+            self._wrapped(partial).save(data)
+
+    def _exists(self) -> bool:
+        try:
+            load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        except DatasetError:
+            return False
+        return self._fs.exists(load_path)
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "dataset": self._dataset_config["type"],
+            "filepath": self._filepath,
+            "version": self._version,
+        }
 
 
 class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
-    """A dict of arrays in one ``.npz`` file.
+    """A dict of arrays in one ``.npz`` file, saved atomically; loading refuses pickles.
 
-    Saving writes a temporary file beside the target and renames it, so a reader (or a
-    crash) never sees half a file. Loading refuses pickled objects.
+    ``keys`` loads only those arrays (a zip member is read on its own), e.g. to check a
+    shard's fingerprint without reading its images.
     """
 
     def __init__(
         self,
         filepath: str,
+        keys: list[str] | None = None,
         fs_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ):
         protocol, path = get_protocol_and_path(filepath)
         self._protocol = protocol
         self._filepath = PurePosixPath(path)
+        self._keys = keys
         self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
         self.metadata = metadata
 
     def load(self) -> dict[str, np.ndarray]:
         with self._fs.open(get_filepath_str(self._filepath, self._protocol), "rb") as file:
             archive = np.load(file, allow_pickle=False)
-            return {key: archive[key] for key in archive.files}
+            return {key: archive[key] for key in self._keys or archive.files}
 
     def save(self, data: dict[str, np.ndarray]) -> None:
         target = get_filepath_str(self._filepath, self._protocol)
-        partial = f"{target}.{uuid4().hex}.partial"
-        self._fs.makedirs(str(self._filepath.parent), exist_ok=True)
-        with self._fs.open(partial, "wb") as file:
+        with _written_beside(self._fs, target) as partial, self._fs.open(partial, "wb") as file:
             np.savez(file, **data)
-        self._fs.mv(partial, target)
 
     def _exists(self) -> bool:
         return self._fs.exists(get_filepath_str(self._filepath, self._protocol))
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol}
+        return {"filepath": self._filepath, "protocol": self._protocol, "keys": self._keys}
+
+
+class RawTableDataset(CSVDataset):
+    """A raw HMS table: a file that is empty or not a CSV table is a contract violation
+    naming the file, not a parser's stack trace."""
+
+    def load(self) -> pd.DataFrame:
+        try:
+            return super().load()
+        except DatasetError as error:
+            unreadable = (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError)
+            if not isinstance(error.__cause__, unreadable):
+                raise
+            rule = f"the file must be a CSV table with a header row ({error.__cause__})"
+            raise HmsContractError([Violation(str(self._filepath), rule)]) from error
 
 
 class OptionalCSVDataset(CSVDataset):
@@ -65,3 +159,14 @@ class OptionalCSVDataset(CSVDataset):
             )
             return pd.DataFrame()
         return super().load()
+
+
+class ResumablePartitionsDataset(PartitionedDataset):
+    """The partitions a folder already holds, as loaders (none on a first run).
+
+    Given to the node that writes that folder, so that a re-run after a crash computes
+    only what is missing.
+    """
+
+    def load(self) -> dict[str, Callable[[], Any]]:
+        return super().load() if self._exists() else {}

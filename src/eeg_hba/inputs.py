@@ -78,9 +78,13 @@ def window_dataset(
     names = tf.data.Dataset.from_tensor_slices(sorted(positions))
     if training:
         names = names.shuffle(len(positions), seed=seed, reshuffle_each_iteration=True)
-    dataset = names.map(
-        as_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training
-    ).unbatch()
+    windows = sum(len(keep) for keep in positions.values())
+    # The known length gives Keras the steps per epoch: a progress bar with an ETA.
+    dataset = (
+        names.map(as_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+        .unbatch()
+        .apply(tf.data.experimental.assert_cardinality(windows))
+    )
     if not with_targets:
         dataset = dataset.map(lambda image, target: image)
     if training:

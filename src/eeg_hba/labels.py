@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedGroupKFold
 
-from eeg_hba.contract import HmsContractError, Violation
 from eeg_hba.hms import CLASSES, TARGET_COLUMNS, VOTE_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -25,34 +24,13 @@ def normalise_votes(votes: pd.DataFrame | np.ndarray) -> np.ndarray:
     return counts / counts.sum(axis=1, keepdims=True)
 
 
-def _check_one_recording_per_eeg(train: pd.DataFrame, source: str) -> None:
-    """Every row of one eeg_id must name the same spectrogram and patient."""
-    violations = []
-    for column in ("spectrogram_id", "patient_id"):
-        counts = train.groupby("eeg_id")[column].transform("nunique")
-        for row in train.index[counts > 1]:
-            violations.append(
-                Violation(
-                    source,
-                    f"all rows of one eeg_id must share one {column}",
-                    int(row),
-                    column,
-                    train.at[row, column],
-                )
-            )
-    if violations:
-        raise HmsContractError(violations)
-
-
-def build_label_table(
-    train: pd.DataFrame, high_vote_threshold: int, source: str = "train.csv"
-) -> pd.DataFrame:
+def build_label_table(train: pd.DataFrame, high_vote_threshold: int) -> pd.DataFrame:
     """One row per eeg_id: summed votes, normalised targets, the middle sub-window's offsets.
 
     ``n_experts`` is the largest panel that voted on any of the EEG's sub-windows; rows
-    with at least ``high_vote_threshold`` experts are flagged ``high_vote``.
+    with at least ``high_vote_threshold`` experts are flagged ``high_vote``. Rows of one
+    eeg_id share one spectrogram and patient (the contract checks it).
     """
-    _check_one_recording_per_eeg(train, source)
     ordered = train.assign(n_experts=train[list(VOTE_COLUMNS)].sum(axis=1)).sort_values(
         ["eeg_id", "eeg_label_offset_seconds", "eeg_sub_id"], kind="stable"
     )

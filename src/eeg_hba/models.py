@@ -84,10 +84,14 @@ def build_model(
         rgb = keras.layers.Rescaling(255.0, name="to_pixel_range")(rgb)
     features = base(rgb)
     features = keras.layers.Dropout(dropout, name="dropout")(features)
-    # float32 output keeps the softmax and the loss stable under mixed precision
+    # float32 output keeps the softmax and the loss stable under mixed precision. A zero
+    # kernel starts every backbone at the uniform prediction: a random one on the large
+    # pooled features of a backbone trained from scratch (EfficientNet's above all) starts
+    # from confident guesses far worse than uniform, which a short run never unlearns.
     probabilities = keras.layers.Dense(
-        len(CLASSES), activation="softmax", dtype="float32", name="classes"
-    )(features)
+        len(CLASSES), activation="softmax", dtype="float32", kernel_initializer="zeros",
+        name="classes",
+    )(features)  # fmt: skip
     return keras.Model(image, probabilities, name=backbone)
 
 

@@ -12,6 +12,8 @@ from tqdm.auto import tqdm
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+#: ``map(function, items)`` in order, computed elsewhere (e.g. ``eeg_hba.spark``).
+OrderedMap = Callable[[Callable[[Item], Result], Iterable[Item]], Iterator[Result]]
 
 
 def ordered_parallel_map(
@@ -40,8 +42,8 @@ def ordered_parallel_map(
 class _OrderedResults:
     """Results of ``function`` over named items, produced in sorted-name order on demand."""
 
-    def __init__(self, function: Callable, items: dict, workers: int, description: str):
-        self._function, self._items, self._workers = function, items, workers
+    def __init__(self, function: Callable, items: dict, ordered_map: OrderedMap, description: str):
+        self._function, self._items, self._map = function, items, ordered_map
         self.names = sorted(items)
         self._results: Iterator | None = None  # started by the first request
         self._buffer: dict = {}
@@ -51,7 +53,7 @@ class _OrderedResults:
     def take(self, name: str):
         if self._results is None:
             work = (self._items[n] for n in self.names)
-            self._results = ordered_parallel_map(self._function, work, self._workers)
+            self._results = self._map(self._function, work)
         while name not in self._buffer:
             self._buffer[self.names[self._produced]] = next(self._results)
             self._produced += 1
@@ -62,13 +64,19 @@ class _OrderedResults:
 
 
 def lazy_partitions(
-    function: Callable[[Item], Result], items: dict[str, Item], workers: int, description: str
+    function: Callable[[Item], Result],
+    items: dict[str, Item],
+    workers: int,
+    description: str,
+    ordered_map: OrderedMap | None = None,
 ) -> dict[str, Callable[[], Result]]:
     """``{name: loader}`` for a PartitionedDataset to save lazily, computed in parallel.
 
-    Work starts when the dataset asks for its first partition and runs a few partitions
-    ahead in the order the dataset saves them (sorted names); a request out of that order
-    is still answered, by buffering. A progress bar shows the ETA.
+    ``workers`` local processes compute them, unless ``ordered_map`` (e.g. a Spark job)
+    is given. Work starts when the dataset asks for its first partition and runs a few
+    partitions ahead in the order the dataset saves them (sorted names); a request out of
+    that order is still answered, by buffering. A progress bar shows the ETA.
     """
-    results = _OrderedResults(function, items, workers, description)
+    mapper = ordered_map or partial(ordered_parallel_map, workers=workers)
+    results = _OrderedResults(function, items, mapper, description)
     return {name: partial(results.take, name) for name in results.names}

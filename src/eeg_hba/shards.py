@@ -6,6 +6,7 @@ shard. Shards are computed one at a time per worker; memory does not grow with t
 number of windows. No Kedro imports.
 """
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -69,8 +70,18 @@ def shard_jobs(
         )
 
 
+def shard_fingerprint(job: ShardJob) -> np.ndarray:
+    """What a shard's content follows from: its windows in order, their targets, and the
+    feature knobs. A shard on disk with the same fingerprint need not be computed again."""
+    columns = [c for c in (*WINDOW_COLUMNS, *TARGET_COLUMNS) if c in job.rows.columns]
+    digest = hashlib.sha256(repr(job.config).encode())
+    digest.update(pd.util.hash_pandas_object(job.rows[columns], index=False).to_numpy().tobytes())
+    return np.array(digest.hexdigest())
+
+
 def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
-    """Images (and targets, for labelled windows) of one shard; each file loaded once."""
+    """Images (and targets, for labelled windows) of one shard, each file loaded once, and
+    the shard's fingerprint."""
     images = []
     for spectrogram_id, rows in job.rows.groupby("spectrogram_id", sort=False):
         spectrogram = job.spectrograms[str(spectrogram_id)]()
@@ -89,7 +100,32 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
                 raise WindowError(
                     f"{job.source}, eeg_id {row.eeg_id} / spectrogram_id {spectrogram_id}: {error}"
                 ) from error
-    arrays = {"images": np.stack(images), "eeg_id": job.rows["eeg_id"].to_numpy(np.int64)}
+    arrays = {
+        "images": np.stack(images),
+        "eeg_id": job.rows["eeg_id"].to_numpy(np.int64),
+        "fingerprint": shard_fingerprint(job),
+    }
     if set(TARGET_COLUMNS) <= set(job.rows.columns):
         arrays["targets"] = job.rows[list(TARGET_COLUMNS)].to_numpy(np.float32)
     return arrays
+
+
+def unfinished_jobs(
+    jobs: dict[str, ShardJob], written: dict[str, Callable[[], dict[str, np.ndarray]]]
+) -> dict[str, ShardJob]:
+    """The jobs whose shard is not yet written with the same fingerprint.
+
+    ``written`` loads each shard on disk (its fingerprint at least). Shards are saved
+    atomically, so one on disk is complete; an unreadable one is computed again.
+    """
+
+    def is_done(name: str, job: ShardJob) -> bool:
+        if name not in written:
+            return False
+        try:
+            fingerprint = written[name]()["fingerprint"]
+        except Exception:  # unreadable or written without a fingerprint: compute again
+            return False
+        return bool(fingerprint == shard_fingerprint(job))
+
+    return {name: job for name, job in jobs.items() if not is_done(name, job)}

@@ -20,3 +20,23 @@ def log_keras_model(model: keras.Model, artifact_path: str = "model") -> None:
         path = Path(scratch) / f"{model.name}.keras"
         model.save(path)
         mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def end_interrupted_runs(backbone: str) -> list[str]:
+    """Runs of ``backbone`` left RUNNING by a killed process, newest first: marked KILLED,
+    with their parent ``kedro run``, so that a finished-looking run really finished."""
+    client = mlflow.MlflowClient()
+    active = mlflow.active_run()
+    interrupted = mlflow.search_runs(
+        experiment_ids=[active.info.experiment_id] if active else None,
+        filter_string=f"tags.backbone = '{backbone}' and attributes.status = 'RUNNING'",
+        order_by=["attributes.start_time DESC"],
+        output_format="list",
+    )
+    for run in interrupted:
+        client.set_terminated(run.info.run_id, "KILLED")
+        parent = run.data.tags.get("mlflow.parentRunId")
+        is_other_parent = parent and parent != (active and active.info.run_id)
+        if is_other_parent and client.get_run(parent).info.status == "RUNNING":
+            client.set_terminated(parent, "KILLED")
+    return [run.info.run_id for run in interrupted]

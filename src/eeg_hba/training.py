@@ -4,16 +4,33 @@ Stage 1 trains on every training row; stage 2 fine-tunes on the high-vote rows, 
 resemble the hidden test set (what the strong HMS solutions did). Both stages stop
 early on the validation fold's loss with the best weights restored and reduce the
 learning rate on plateaus. Held-out test rows are never used.
+
+Training resumes after a crash: every epoch is backed up (Keras ``BackupAndRestore``)
+and logged (``CSVLogger``) under ``backup_dir``, each finished stage keeps its weights
+there, and the folder goes once training ends. The early-stopping and plateau
+counters restart on resume.
 """
 
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import keras
 import pandas as pd
+import tensorflow as tf
 
 from eeg_hba.inputs import AugmentConfig, window_dataset
 from eeg_hba.labels import TRAIN_SPLIT
 from eeg_hba.models import compile_model
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,8 @@ class TrainingConfig:
     min_learning_rate: float = 1e-6
     mixed_precision: bool = True
     jit_compile: bool = False
+    distribution: str = "default"
+    backup_dir: str | None = None  # "{backbone}" is filled in; None: no resume
     stage1: StageConfig = field(default_factory=lambda: StageConfig(10, 1e-3))
     stage2: StageConfig = field(default_factory=lambda: StageConfig(4, 1e-4))
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -60,6 +79,13 @@ class TrainingConfig:
             augment=AugmentConfig(**merged["augment"]),
         )
 
+    @property
+    def backup_path(self) -> Path | None:
+        """Where this backbone's training state is backed up while it trains."""
+        if self.backup_dir is None:
+            return None
+        return Path(self.backup_dir.format(backbone=self.backbone))
+
     def as_flat_dict(self) -> dict[str, object]:
         """Every knob as ``name`` or ``group.name``: the MLflow parameters of the run."""
         flat: dict[str, object] = {}
@@ -69,6 +95,24 @@ class TrainingConfig:
             else:
                 flat[key] = value
         return flat
+
+
+#: The ``distribution`` knob: which ``tf.distribute`` strategy trains the model.
+DISTRIBUTION_STRATEGIES = {
+    "default": tf.distribute.get_strategy,  # one device: the GPU if there is one, else the CPU
+    "mirrored": tf.distribute.MirroredStrategy,  # every GPU of this machine
+    # several machines, each told its role by the TF_CONFIG environment variable
+    "multi_worker_mirrored": tf.distribute.MultiWorkerMirroredStrategy,
+}
+
+
+def distribution_strategy(name: str) -> tf.distribute.Strategy:
+    """The strategy to build the model under; ``fit_two_stages`` then trains with it."""
+    if name not in DISTRIBUTION_STRATEGIES:
+        raise ValueError(
+            f"unknown distribution {name!r}; choose one of {sorted(DISTRIBUTION_STRATEGIES)}"
+        )
+    return DISTRIBUTION_STRATEGIES[name]()
 
 
 def training_rows(index: pd.DataFrame, validation_fold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -88,6 +132,35 @@ class _LearningRateRecorder(keras.callbacks.Callback):
             )
 
 
+@contextmanager
+def training_backup(config: TrainingConfig, rows: int) -> Iterator[Path]:
+    """The backup folder of this training: kept if it is a crashed run of the same
+    training (same knobs, same number of rows), otherwise started afresh; removed once
+    training ends. Without ``backup_dir``, a temporary folder."""
+    if config.backup_path is None:
+        with tempfile.TemporaryDirectory(prefix="training-backup-") as scratch:
+            yield Path(scratch)
+        return
+    backup, plan = config.backup_path, {**config.as_flat_dict(), "rows": rows}
+    plan_file = backup / "plan.json"
+    if backup.exists():
+        if plan_file.exists() and json.loads(plan_file.read_text()) == plan:
+            logger.warning("Resuming %s from the backup in %s", config.backbone, backup)
+        else:
+            logger.warning("Discarding %s: it backs up another training", backup)
+            shutil.rmtree(backup)
+    backup.mkdir(parents=True, exist_ok=True)
+    plan_file.write_text(json.dumps(plan))
+    yield backup
+    shutil.rmtree(backup)
+
+
+def _save_weights_atomically(model: keras.Model, path: Path) -> None:
+    partial = path.with_name(f"partial-{path.name}")
+    model.save_weights(partial)
+    os.replace(partial, path)
+
+
 def fit_two_stages(
     model: keras.Model,
     shards: dict,
@@ -95,7 +168,11 @@ def fit_two_stages(
     config: TrainingConfig,
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> pd.DataFrame:
-    """Train in two stages; returns one row per epoch (stage, loss, val_loss, learning_rate)."""
+    """Train in two stages; returns one row per epoch (stage, loss, val_loss, learning_rate).
+
+    The model trains under the strategy it was built under; ``batch_size`` is per replica,
+    so the global batch grows with the number of replicas.
+    """
     train, validation = training_rows(index, config.validation_fold)
     if train.empty or validation.empty:
         raise ValueError(
@@ -110,37 +187,47 @@ def fit_two_stages(
              high_validation if not high_validation.empty else validation)
         )  # fmt: skip
     shape = (config.image_height, config.image_width)
-    history: list[dict] = []
+    strategy = model.distribute_strategy
+    batch_size = config.batch_size * strategy.num_replicas_in_sync
+    history = pd.DataFrame()
     # Compiled once: stage 2 only lowers the learning rate, so the traced train and test
     # functions (tens of seconds each for a deep backbone on a CPU) are reused.
-    compile_model(model, config.stage1.learning_rate, config.jit_compile)
-    for number, (name, stage, rows, validation_rows) in enumerate(stages, start=1):
-        model.optimizer.learning_rate.assign(stage.learning_rate)
-        fitted = model.fit(
-            window_dataset(shards, rows, shape, config.batch_size, training=True,
-                           seed=config.seed + number, augment=config.augment),
-            validation_data=window_dataset(shards, validation_rows, shape, config.batch_size),
-            initial_epoch=len(history),
-            epochs=len(history) + stage.epochs,
-            callbacks=[
-                _LearningRateRecorder(),
-                keras.callbacks.ReduceLROnPlateau(
-                    factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,
-                    min_lr=config.min_learning_rate,
-                ),
-                keras.callbacks.EarlyStopping(
-                    patience=config.early_stopping_patience, restore_best_weights=True
-                ),
-                *(callbacks or []),
-            ],
-            verbose=2,
-        )  # fmt: skip
-        for epoch, values in enumerate(zip(*fitted.history.values(), strict=True)):
-            history.append(
-                {
-                    "epoch": fitted.epoch[epoch],
-                    "stage": name,
-                    **dict(zip(fitted.history, values, strict=True)),
-                }
-            )
-    return pd.DataFrame(history)
+    with strategy.scope():
+        compile_model(model, config.stage1.learning_rate, config.jit_compile)
+    with training_backup(config, len(index)) as backup:
+        for number, (name, stage, rows, validation_rows) in enumerate(stages, start=1):
+            finished, log = backup / f"stage{number}.weights.h5", backup / f"stage{number}.csv"
+            if finished.exists():  # this stage ended before a crash
+                model.load_weights(finished)
+            else:
+                model.optimizer.learning_rate.assign(stage.learning_rate)
+                model.fit(
+                    window_dataset(shards, rows, shape, batch_size, training=True,
+                                   seed=config.seed + number, augment=config.augment),
+                    validation_data=window_dataset(shards, validation_rows, shape, batch_size),
+                    initial_epoch=len(history),
+                    epochs=len(history) + stage.epochs,
+                    callbacks=[
+                        _LearningRateRecorder(),
+                        keras.callbacks.ReduceLROnPlateau(
+                            factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,
+                            min_lr=config.min_learning_rate,
+                        ),
+                        keras.callbacks.EarlyStopping(
+                            patience=config.early_stopping_patience, restore_best_weights=True
+                        ),
+                        # logged before it is backed up: a crash in between re-does the epoch
+                        keras.callbacks.CSVLogger(str(log), append=True),
+                        keras.callbacks.BackupAndRestore(
+                            str(backup / f"stage{number}"), double_checkpoint=True
+                        ),
+                        *(callbacks or []),
+                    ],
+                    # a progress bar with an ETA in a terminal, one line per epoch in a log
+                    verbose=1 if sys.stdout.isatty() else 2,
+                )  # fmt: skip
+                model._initial_epoch = None  # Keras would start the next fit where this resumed
+                _save_weights_atomically(model, finished)
+            epochs = pd.read_csv(log).drop_duplicates("epoch", keep="last")
+            history = pd.concat([history, epochs.assign(stage=name)], ignore_index=True)
+    return history[["epoch", "stage", *(c for c in history if c not in ("epoch", "stage"))]]

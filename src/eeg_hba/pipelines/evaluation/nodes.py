@@ -1,6 +1,7 @@
 """Thin glue: predict, score with the leaderboard metric, log to MLflow, report."""
 
 import logging
+import math
 import time
 
 import keras
@@ -36,10 +37,16 @@ def predict_rows(
     image_shape: tuple[int, int],
     batch_size: int,
 ) -> pd.DataFrame:
-    """Predictions for ``rows`` of a model-input index, streamed from the shards."""
+    """Predictions for ``rows`` of a model-input index, streamed from the shards.
+
+    Keras shows a progress bar with an ETA: the number of batches is known up front.
+    """
     ordered = prediction_order(rows)
     dataset = window_dataset(shards, ordered, image_shape, batch_size, with_targets=False)
-    return as_prediction_table(ordered["eeg_id"].to_numpy(), model.predict(dataset, verbose=0))
+    batches = math.ceil(len(ordered) / batch_size)
+    logger.info("Predicting %d windows in %d batches with %s", len(ordered), batches, model.name)
+    probabilities = model.predict(dataset, steps=batches, verbose=1)
+    return as_prediction_table(ordered["eeg_id"].to_numpy(), probabilities)
 
 
 def predict_validation_and_test(

@@ -1,59 +1,82 @@
 """Thin glue: check the raw HMS folder against the contract, then build the label table."""
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
 from eeg_hba.contract import (
-    HmsContractError,
     Violation,
+    apply_bad_row_policy,
+    check_referenced_file,
     parse_submission_table,
     parse_test_table,
-    parse_train_table,
+    referenced_files,
+    screen_train_table,
 )
 from eeg_hba.labels import assign_splits, build_label_table
 
 logger = logging.getLogger(__name__)
 
 
-def check_files_exist(
-    table: pd.DataFrame, source: str, raw_data_dir: str, split: str, eegs: dict, spectrograms: dict
-) -> None:
-    """Each row's ``<split>_eegs/<eeg_id>.parquet`` and spectrogram file must exist."""
-    folders = {
-        "eeg_id": (f"{split}_eegs", eegs),
-        "spectrogram_id": (f"{split}_spectrograms", spectrograms),
-    }
-    violations = [
-        Violation(
-            source,
-            f"referenced file {Path(raw_data_dir) / folder / f'{file_id}.parquet'} does not exist",
-            int(row),
-            column,
-            int(file_id),
+def referenced_file_violations(
+    table: pd.DataFrame,
+    source: str,
+    raw_data_dir: str,
+    split: str,
+    eegs: dict,
+    spectrograms: dict,
+    params: dict,
+) -> list[Violation]:
+    """Every ``<split>_eegs`` and ``<split>_spectrograms`` file the rows name, read and
+    checked: present, readable, in the HMS layout, holding the window. Threads suffice:
+    reading parquet releases the GIL, and they start at once."""
+    files = [
+        file
+        for kind, column, offset, loaders in (
+            ("eegs", "eeg_id", "eeg_label_offset_seconds", eegs),
+            ("spectrograms", "spectrogram_id", "spectrogram_label_offset_seconds", spectrograms),
         )
-        for column, (folder, files) in folders.items()
-        for row, file_id in table[column].items()
-        if str(file_id) not in files
-    ]
-    if violations:
-        raise HmsContractError(violations)
+        for file in referenced_files(
+            table, source, str(Path(raw_data_dir) / f"{split}_{kind}"), column, offset, loaders,
+            params["max_all_nan_channels"],
+        )
+    ]  # fmt: skip
+    workers = params["workers"] or os.cpu_count() or 1
+    with ThreadPoolExecutor(workers) as pool:
+        found = [v for checked in pool.map(check_referenced_file, files) for v in checked]
+    return sorted(found, key=lambda v: (v.row, v.column))
 
 
 def validate_train_labels(
-    raw_train: pd.DataFrame, train_eegs: dict, train_spectrograms: dict, raw_data_dir: str
-) -> pd.DataFrame:
-    """train.csv checked cell by cell and typed; every referenced file must exist."""
+    raw_train: pd.DataFrame,
+    train_eegs: dict,
+    train_spectrograms: dict,
+    raw_data_dir: str,
+    params: dict,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """train.csv checked cell by cell and typed, with the files it references; rows that
+    break a rule stop the run or, with ``on_bad_rows: skip``, are left out and reported."""
     source = str(Path(raw_data_dir) / "train.csv")
-    train = parse_train_table(raw_train, source)
-    check_files_exist(train, source, raw_data_dir, "train", train_eegs, train_spectrograms)
+    train, violations = screen_train_table(raw_train, source)
+    violations += referenced_file_violations(
+        train, source, raw_data_dir, "train", train_eegs, train_spectrograms, params
+    )
+    train, rejected = apply_bad_row_policy(train, violations, params["on_bad_rows"])
+    if not rejected.empty:
+        logger.warning(
+            "Left out %d of %d rows of %s that break the HMS contract (on_bad_rows: skip); "
+            "each is listed with its reason in the rejected_rows report",
+            rejected["row"].nunique(), len(raw_train), source,
+        )  # fmt: skip
     logger.info(
         "Read %s: %d rows, %d EEGs, %d spectrograms, %d patients",
         source, len(train), train["eeg_id"].nunique(), train["spectrogram_id"].nunique(),
         train["patient_id"].nunique(),
     )  # fmt: skip
-    return train
+    return train.reset_index(drop=True), rejected
 
 
 def validate_test_windows(
@@ -62,37 +85,37 @@ def validate_test_windows(
     test_eegs: dict,
     test_spectrograms: dict,
     raw_data_dir: str,
+    params: dict,
 ) -> pd.DataFrame:
-    """test.csv checked and typed, its files present, and sample_submission covering it."""
+    """test.csv checked and typed, its files present, and sample_submission covering it.
+
+    A bad test row always stops the run: leaving it out would leave the submission short.
+    """
     source = str(Path(raw_data_dir) / "test.csv")
-    test = parse_test_table(raw_test, source)
-    check_files_exist(test, source, raw_data_dir, "test", test_eegs, test_spectrograms)
+    # A test EEG is exactly 50 s and its spectrogram exactly 600 s: both windows start at 0.
+    test = parse_test_table(raw_test, source).assign(
+        eeg_label_offset_seconds=0.0, spectrogram_label_offset_seconds=0.0
+    )
+    violations = referenced_file_violations(
+        test, source, raw_data_dir, "test", test_eegs, test_spectrograms, params
+    )
     submission_source = str(Path(raw_data_dir) / "sample_submission.csv")
     submission = parse_submission_table(raw_sample_submission, submission_source)
-    unlisted = ~test["eeg_id"].isin(submission["eeg_id"])
-    if unlisted.any():
-        raise HmsContractError(
-            [
-                Violation(
-                    source,
-                    f"eeg_id has no row in {submission_source}",
-                    int(r),
-                    "eeg_id",
-                    int(test.at[r, "eeg_id"]),
-                )
-                for r in test.index[unlisted]
-            ]
+    violations += [
+        Violation(
+            source, f"eeg_id has no row in {submission_source}", int(r), "eeg_id",
+            int(test.at[r, "eeg_id"]),
         )
+        for r in test.index[~test["eeg_id"].isin(submission["eeg_id"])]
+    ]  # fmt: skip
+    apply_bad_row_policy(test, violations, "error")
     logger.info("Read %s: %d test EEGs", source, len(test))
-    # A test EEG is exactly 50 s and its spectrogram exactly 600 s: both windows start at 0.
-    return test.assign(eeg_label_offset_seconds=0.0, spectrogram_label_offset_seconds=0.0)
+    return test
 
 
-def make_label_table(train: pd.DataFrame, params: dict, raw_data_dir: str) -> pd.DataFrame:
+def make_label_table(train: pd.DataFrame, params: dict) -> pd.DataFrame:
     """One row per EEG with summed votes and targets, split by patient."""
-    table = build_label_table(
-        train, params["high_vote_threshold"], str(Path(raw_data_dir) / "train.csv")
-    )
+    table = build_label_table(train, params["high_vote_threshold"])
     table = assign_splits(table, params["test_fraction"], params["n_folds"], params["seed"])
     logger.info(
         "Label table: %d EEGs (%d high-vote), %d held out for test, %d folds",

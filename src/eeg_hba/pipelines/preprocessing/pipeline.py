@@ -21,6 +21,7 @@ def model_input_template() -> Pipeline:
                 make_model_inputs,
                 [
                     "model_input_index",
+                    "existing_model_input_shards",
                     "spectrograms",
                     "eegs",
                     "params:preprocessing",

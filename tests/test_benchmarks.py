@@ -1,0 +1,44 @@
+"""The benchmark's approaches and size subsets on a tiny hand-written folder (no timing)."""
+
+import importlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from .conftest import PROJECT_ROOT
+
+
+@pytest.fixture
+def benchmarks(monkeypatch: pytest.MonkeyPatch):
+    """``benchmarks/approaches.py`` and ``benchmarks/run.py``, imported as the command does."""
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
+    return importlib.import_module("approaches"), importlib.import_module("run")
+
+
+def test_starter_loop_makes_one_image_per_label_row(benchmarks, hand_folder):
+    approaches, _ = benchmarks
+    result = approaches.naive_loop(hand_folder, 32)
+    rows = len(pd.read_csv(hand_folder / "train.csv")) + len(pd.read_csv(hand_folder / "test.csv"))
+    assert result["label_rows"] == rows
+    images = np.load(hand_folder.parent / "naive_images.npy")
+    assert images.shape == (rows, 32, 32) and np.isfinite(images).all()
+
+
+def test_io_floor_reads_every_referenced_file_once(benchmarks, hand_folder):
+    approaches, _ = benchmarks
+    assert approaches.io_floor(hand_folder)["files"] == len(list(hand_folder.glob("*/*.parquet")))
+
+
+def test_a_smaller_size_keeps_whole_recordings(benchmarks, hand_folder, tmp_path):
+    _, run = benchmarks
+    half = run.subset_folder(hand_folder, tmp_path / "half", 0.5)
+    train = pd.read_csv(hand_folder / "train.csv")
+    kept = pd.read_csv(half / "train.csv")
+    assert kept["spectrogram_id"].nunique() == train["spectrogram_id"].nunique() // 2
+    kept_recordings = train[train["spectrogram_id"].isin(kept["spectrogram_id"])]
+    pd.testing.assert_frame_equal(kept, kept_recordings.reset_index(drop=True))
+    assert {p.stem for p in (half / "train_eegs").glob("*.parquet")} == {
+        str(e) for e in kept["eeg_id"]
+    }
+    assert len(pd.read_csv(half / "sample_submission.csv")) == len(pd.read_csv(half / "test.csv"))

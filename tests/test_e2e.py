@@ -1,0 +1,247 @@
+"""What users see, in a real browser: kedro viz of the pipelines and the MLflow UI.
+
+Playwright drives Debian's headless chromium (no browser download) against servers this
+module starts on 127.0.0.1, each in its own process group that the test stops again.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import mlflow
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from eeg_hba.models import BACKBONES
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The network is closed: without these chromium waits on services it cannot reach.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LAYERS = ["raw", "intermediate", "primary", "model_input", "models", "model_output", "reporting"]
+HOST = "127.0.0.1"
+SERVER_START_SECONDS = 120
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def is_listening(port: int) -> bool:
+    with closing(socket.socket()) as probe:
+        return probe.connect_ex((HOST, port)) == 0
+
+
+def group_is_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the server's whole process group (workers too), SIGKILL if it lingers."""
+    group = process.pid  # start_new_session: the server leads its own group
+    os.killpg(group, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(group, signal.SIGKILL)
+        process.wait()
+    deadline = time.monotonic() + 30
+    while group_is_alive(group) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if group_is_alive(group):
+        os.killpg(group, signal.SIGKILL)
+
+
+@contextmanager
+def serving(command: list[str], port: int, ready_path: str, log: Path) -> Iterator[str]:
+    """Run a server on 127.0.0.1:``port`` until the block ends; yields its base URL.
+
+    Ready when ``ready_path`` answers; afterwards nothing of it may still run or listen.
+    """
+    url = f"http://{HOST}:{port}"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_until_answers(url + ready_path, process, log)
+        yield url
+    finally:
+        stop_group(process)
+    assert not group_is_alive(process.pid), f"{command[0]} left processes running"
+    assert not is_listening(port), f"something still listens on {HOST}:{port}"
+
+
+def wait_until_answers(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    pytest.fail(f"{url} did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context.set_default_timeout(60_000)
+    yield context.new_page()
+    context.close()
+
+
+def screenshot(page: Page, path: Path) -> Path:
+    page.screenshot(path=path, full_page=True)
+    assert path.stat().st_size > 0
+    return path
+
+
+# --- kedro viz ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def viz_build(trained_project: Path) -> Path:
+    """``kedro viz build`` in the trained project: a static site under its ``build/``."""
+    built = subprocess.run(
+        [str(Path(sys.executable).parent / "kedro"), "viz", "build"],
+        cwd=trained_project,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"},
+        capture_output=True,
+        text=True,
+        check=False,  # the assertion below shows its output
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    return trained_project / "build"
+
+
+def test_viz_build_has_the_layers_and_a_namespace_per_backbone(viz_build: Path) -> None:
+    default = json.loads((viz_build / "api/main").read_text())
+    assert default["layers"] == LAYERS
+    train_all = json.loads((viz_build / "api/pipelines/train_all").read_text())
+    namespaces = set(train_all["modular_pipelines"]) - {"__root__"}
+    assert namespaces == set(BACKBONES) | {"train_inputs", "test_inputs"}
+    readable = {node["name"] for node in train_all["nodes"] if node["type"] == "task"}
+    assert {"validate_train_labels", "make_label_table", "train_backbone"} <= readable
+
+
+def test_kedro_viz_shows_train_all_as_four_collapsible_backbones(
+    viz_build: Path, page: Page, tmp_path: Path
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "http.server", str(port), "--bind", HOST]
+    with serving(
+        [*command, "--directory", str(viz_build)], port, "/", tmp_path / "http.log"
+    ) as url:
+        # Keep the first-visit feature tour from covering the flowchart.
+        page.add_init_script(
+            "window.localStorage.setItem('KedroViz', JSON.stringify({showFeatureHints: false}))"
+        )
+        page.goto(f"{url}/?pid=train_all")
+        namespaces = page.locator("g.pipeline-node--modularPipeline")
+        expect(namespaces.filter(has_text="densenet121")).to_be_visible()
+        assert set(BACKBONES) <= set(namespaces.all_text_contents())
+        expect(page.locator(".pipeline-layer-name").first).to_have_text("raw")
+        collapsed = screenshot(page, tmp_path / "kedro-viz-train_all.png")
+
+        # A namespace opens on click to show the node inside it.
+        namespaces.filter(has_text="resnet50_v2").click()
+        expect(page.locator("g.pipeline-node--task", has_text="train_backbone")).to_have_count(1)
+        expect(namespaces.filter(has_text="resnet50_v2")).to_have_count(0)
+        expanded = screenshot(page, tmp_path / "kedro-viz-resnet50_v2-expanded.png")
+    assert collapsed.exists() and expanded.exists()
+
+
+# --- MLflow UI ------------------------------------------------------------------------------
+
+
+def runs_with_test_kl(client: mlflow.MlflowClient, experiment_id: str) -> dict[str, str]:
+    """``{run id: run name}`` of the runs the evaluation logged a test KL into."""
+    runs = client.search_runs([experiment_id], filter_string="metrics.test_kl_all > 0")
+    return {run.info.run_id: run.info.run_name for run in runs}
+
+
+def test_mlflow_ui_lists_each_backbone_and_the_ensemble_with_its_test_kl(
+    trained_project: Path, page: Page, tmp_path: Path
+) -> None:
+    store = f"sqlite:///{trained_project / 'mlflow.db'}"
+    client = mlflow.MlflowClient(store)
+    experiment = client.get_experiment_by_name("eeg_hba")
+    runs = runs_with_test_kl(client, experiment.experiment_id)
+    assert sorted(runs.values()) == sorted([*BACKBONES, "ensemble"])
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri", store,
+        "--host", HOST, "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    page.set_viewport_size({"width": 2200, "height": 1000})  # the metric column in view too
+    with serving(command, port, "/health", tmp_path / "mlflow.log") as url:
+        # The runs table, filtered as a user would: every run that has a test KL.
+        query = urllib.parse.urlencode({"searchFilter": "metrics.test_kl_all > 0"})
+        page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs?{query}")
+        # Columns > search "test_kl_all" > tick the metric: it becomes a column.
+        page.get_by_role("button", name="Columns").click()
+        page.get_by_placeholder("Search columns").fill("test_kl_all")
+        metrics = page.get_by_test_id("column-selector-tree").locator(
+            "[class*=tree-treenode]", has_text="Metrics (1)"
+        )
+        metrics.locator("[class*=tree-checkbox]").first.click()
+        page.keyboard.press("Escape")
+        # Backbone runs are nested under the train_all run, the ensemble under evaluation.
+        run_name = '[col-id="attributes.`Run Name`"]'
+        for parent in ("train_all", "evaluation"):
+            name_cell = page.locator(run_name).filter(
+                has=page.get_by_role("link", name=parent, exact=True)
+            )
+            name_cell.locator("button").click()
+
+        for run_id, name in runs.items():
+            row = page.locator(f'[role=row][row-id="{run_id}"]')
+            expect(row.locator(run_name)).to_contain_text(name)
+            kl_cell = row.locator('[col-id="metrics.`test_kl_all`"]')
+            expect(kl_cell).to_be_in_viewport()
+            expect(kl_cell).not_to_have_text("-")
+            kl = client.get_run(run_id).data.metrics["test_kl_all"]
+            assert float(kl_cell.inner_text()) == pytest.approx(kl), name
+        table = screenshot(page, tmp_path / "mlflow-ui-test-kl.png")
+    assert table.exists()
