@@ -55,8 +55,8 @@ class TrainingConfig:
     batch_size: int = 16
     seed: int = 42
     validation_fold: int = 0
-    early_stopping_patience: int = 4
-    reduce_lr_patience: int = 2
+    early_stopping_patience: int = 6
+    reduce_lr_patience: int = 3
     reduce_lr_factor: float = 0.5
     min_learning_rate: float = 1e-6
     mixed_precision: bool = True
@@ -205,6 +205,7 @@ def fit_two_stages(
                     window_dataset(shards, rows, shape, batch_size, training=True,
                                    seed=config.seed + number, augment=config.augment),
                     validation_data=window_dataset(shards, validation_rows, shape, batch_size),
+                    shuffle=False,  # window_dataset shuffles the training rows itself
                     initial_epoch=len(history),
                     epochs=len(history) + stage.epochs,
                     callbacks=[
