@@ -1,7 +1,6 @@
 """Thin glue: predict, score with the leaderboard metric, log to MLflow, report."""
 
 import logging
-import math
 import time
 
 import keras
@@ -39,13 +38,15 @@ def predict_rows(
 ) -> pd.DataFrame:
     """Predictions for ``rows`` of a model-input index, streamed from the shards.
 
-    Keras shows a progress bar with an ETA: the number of batches is known up front.
+    Keras shows a progress bar with an ETA: the dataset knows its number of batches.
     """
     ordered = prediction_order(rows)
     dataset = window_dataset(shards, ordered, image_shape, batch_size, with_targets=False)
-    batches = math.ceil(len(ordered) / batch_size)
-    logger.info("Predicting %d windows in %d batches with %s", len(ordered), batches, model.name)
-    probabilities = model.predict(dataset, steps=batches, verbose=1)
+    logger.info(
+        "Predicting %d windows in %d batches with %s",
+        len(ordered), int(dataset.cardinality()), model.name,
+    )  # fmt: skip
+    probabilities = model.predict(dataset, verbose=1)
     return as_prediction_table(ordered["eeg_id"].to_numpy(), probabilities)
 
 
