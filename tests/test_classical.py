@@ -160,11 +160,18 @@ def test_a_window_without_any_data_gets_neutral_values():
     assert all(_feature(values, n) == 1.0 for n in missing)
 
 
-def test_windows_of_the_wrong_shape_are_rejected():
+def test_windows_of_the_wrong_shape_or_with_impossible_values_are_rejected():
+    spectrogram, eeg = np.zeros((4, 100, 300)), np.zeros((EEG_SAMPLES, 20))
     with pytest.raises(ValueError, match=r"spectrogram_window must have shape \(4, 100, frames\)"):
-        window_features(np.zeros((100, 300)), np.zeros((EEG_SAMPLES, 20)))
+        window_features(spectrogram[0], eeg)
     with pytest.raises(ValueError, match="20 channels"):
-        window_features(np.zeros((4, 100, 300)), np.zeros((EEG_SAMPLES, 19)))
+        window_features(spectrogram, eeg[:, :19])
+    eeg[100, 3] = np.inf
+    with pytest.raises(ValueError, match="must not contain infinite values"):
+        window_features(spectrogram, eeg)
+    spectrogram[0, 0, 0] = -1.0
+    with pytest.raises(ValueError, match="must not contain negative power"):
+        window_features(spectrogram, np.zeros((EEG_SAMPLES, 20)))
 
 
 def test_window_cutters_feed_window_features():

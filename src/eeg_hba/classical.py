@@ -8,14 +8,15 @@ double-banana chains over the central 10 s the experts labelled.
 ``SoftTargetClassifier`` fits a scikit-learn estimator to vote distributions by
 sample-weight expansion. No Kedro imports.
 
-Missing data (every feature is finite for any window of the right shape):
+Missing data (every feature is finite for any window of the right shape; infinite values
+and negative spectrogram power are errors, not missing data):
 - EEG: a bipolar pair is *unusable* when fewer than half of its samples in the central
   10 s are present (an all-NaN channel makes its two pairs unusable); other NaN stretches
   are interpolated with ``features.fill_gaps``. A region's measure is the mean over its
   usable pairs. A region with no usable pair takes the value of its mirror region
   (LL <-> RL, LP <-> RP), so its asymmetry reads 0, "no evidence of lateralisation";
   failing that the mean of the other regions; failing that (no EEG at all) a neutral
-  constant: 0 for logs, ratios, asymmetries, shape measures and frequencies.
+  constant: 0 for logs, ratios, asymmetries, correlations, shape measures and frequencies.
 - Spectrogram: NaN frames are ignored; a region whose central 10 s are all NaN takes its
   whole-window value, then the same fallbacks as the EEG.
 - ``*_missing_fraction`` features tell the model how much was filled in.
@@ -125,12 +126,12 @@ def _nan_mean(values: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
         return np.nanmean(values, axis=axis)
 
 
-def _impute_regions(values: np.ndarray, neutral: float = 0.0) -> np.ndarray:
+def _impute_regions(values: np.ndarray) -> np.ndarray:
     """Fill NaN region rows of (4 regions, k): mirror region, then mean of regions, then
-    ``neutral``; see the module docstring."""
+    the neutral 0; see the module docstring."""
     filled = np.where(np.isnan(values), values[_MIRROR], values)
     filled = np.where(np.isnan(filled), _nan_mean(filled, axis=0), filled)
-    return np.where(np.isnan(filled), neutral, filled)
+    return np.nan_to_num(filled, nan=0.0)
 
 
 def _in_band(frequencies: np.ndarray, band: str) -> np.ndarray:
@@ -165,11 +166,10 @@ def _spectrogram_band_power(power: np.ndarray) -> np.ndarray:
     )
 
 
-def _spectrogram_features(window: np.ndarray) -> np.ndarray:
-    frame_centres = (np.arange(window.shape[2]) + 0.5) * SPECTROGRAM_STEP_SECONDS
-    middle = window.shape[2] * SPECTROGRAM_STEP_SECONDS / 2
+def _spectrogram_features(power: np.ndarray) -> np.ndarray:
+    frame_centres = (np.arange(power.shape[2]) + 0.5) * SPECTROGRAM_STEP_SECONDS
+    middle = power.shape[2] * SPECTROGRAM_STEP_SECONDS / 2
     centre = np.abs(frame_centres - middle) <= LABELLED_SECONDS / 2
-    power = np.where(window >= 0, window, np.nan)  # negative power is not data
     whole = _log(_spectrogram_band_power(power))
     central = _log(_spectrogram_band_power(power[:, :, centre]))
     central = _impute_regions(np.where(np.isnan(central), whole, central))
@@ -346,14 +346,27 @@ def window_features(spectrogram_window: np.ndarray, eeg_window: np.ndarray) -> n
     Returns
     -------
     ndarray, shape (len(FEATURE_NAMES),), float64, every value finite.
+
+    Raises
+    ------
+    ValueError
+        For a wrong shape, an infinite value or negative spectrogram power.
     """
-    if spectrogram_window.ndim != 3 or spectrogram_window.shape[:2] != (
-        len(REGIONS),
-        SPECTROGRAM_N_BINS,
-    ):
+    _check_window(spectrogram_window, eeg_window)
+    return np.concatenate(
+        [
+            _spectrogram_features(spectrogram_window.astype(np.float64)),
+            _eeg_features(eeg_window.astype(np.float64)),
+        ]
+    )
+
+
+def _check_window(spectrogram_window: np.ndarray, eeg_window: np.ndarray) -> None:
+    spectrogram_shape = (len(REGIONS), SPECTROGRAM_N_BINS)
+    if spectrogram_window.ndim != 3 or spectrogram_window.shape[:2] != spectrogram_shape:
         raise ValueError(
-            f"spectrogram_window must have shape ({len(REGIONS)}, {SPECTROGRAM_N_BINS}, frames), "
-            f"got {spectrogram_window.shape}"
+            f"spectrogram_window must have shape ({len(REGIONS)}, {SPECTROGRAM_N_BINS}, "
+            f"frames), got {spectrogram_window.shape}"
         )
     channels = len(EEG_CHANNELS)
     if eeg_window.ndim != 2 or eeg_window.shape[1] != channels or len(eeg_window) < _CENTRE_SAMPLES:
@@ -361,16 +374,10 @@ def window_features(spectrogram_window: np.ndarray, eeg_window: np.ndarray) -> n
             f"eeg_window must have shape (>= {_CENTRE_SAMPLES} samples, {channels} channels), "
             f"got {eeg_window.shape}"
         )
-    values = np.concatenate(
-        [
-            _spectrogram_features(spectrogram_window.astype(np.float64)),
-            _eeg_features(eeg_window.astype(np.float64)),
-        ]
-    )
-    if not np.isfinite(values).all():
-        bad = [name for name, ok in zip(FEATURE_NAMES, np.isfinite(values), strict=True) if not ok]
-        raise ValueError(f"features {bad} are not finite (infinite input values?)")
-    return values
+    if np.isinf(spectrogram_window).any() or np.isinf(eeg_window).any():
+        raise ValueError("spectrogram_window and eeg_window must not contain infinite values")
+    if (spectrogram_window < 0).any():
+        raise ValueError("spectrogram_window must not contain negative power")
 
 
 # --- the soft-target classifier ------------------------------------------------------------
