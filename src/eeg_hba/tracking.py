@@ -24,17 +24,25 @@ def log_keras_model(model: keras.Model, artifact_path: str = "model") -> None:
 
 def end_interrupted_runs(backbone: str) -> list[str]:
     """Runs of ``backbone`` left RUNNING by a killed process, newest first: marked KILLED,
-    with their parent ``kedro run``, so that a finished-looking run really finished."""
+    with their model runs and their parent ``kedro run``, so that a finished-looking run
+    really finished."""
     client = mlflow.MlflowClient()
     active = mlflow.active_run()
-    interrupted = mlflow.search_runs(
-        experiment_ids=[active.info.experiment_id] if active else None,
-        filter_string=f"tags.backbone = '{backbone}' and attributes.status = 'RUNNING'",
-        order_by=["attributes.start_time DESC"],
-        output_format="list",
-    )
+    experiments = [active.info.experiment_id] if active else None
+
+    def running(filter_string: str) -> list:
+        return mlflow.search_runs(
+            experiment_ids=experiments,
+            filter_string=f"{filter_string} and attributes.status = 'RUNNING'",
+            order_by=["attributes.start_time DESC"],
+            output_format="list",
+        )
+
+    interrupted = running(f"tags.backbone = '{backbone}'")
     for run in interrupted:
-        client.set_terminated(run.info.run_id, "KILLED")
+        children = running(f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+        for killed in [run, *children]:
+            client.set_terminated(killed.info.run_id, "KILLED")
         parent = run.data.tags.get("mlflow.parentRunId")
         is_other_parent = parent and parent != (active and active.info.run_id)
         if is_other_parent and client.get_run(parent).info.status == "RUNNING":
