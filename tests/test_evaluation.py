@@ -16,7 +16,7 @@ from eeg_hba.evaluation import (
     fit_ensemble_weights,
     interval,
     oracle_baseline,
-    out_of_fold_kl,
+    out_of_fold_scores,
     paired_verdict,
     patient_bootstrap_means,
     score_model,
@@ -161,4 +161,7 @@ def test_out_of_fold_kl_scores_each_seed_on_its_validation_rows():
     validation = pd.concat(
         [halves.assign(seed=1, fold=[0, 0, 1, 1]), perfect.assign(seed=2, fold=[0, 0, 1, 1])]
     )
-    assert out_of_fold_kl(labels, validation) == pytest.approx(math.log(2) / 2)
+    scores = out_of_fold_scores(labels, validation, 200, 0)
+    assert scores["validation_kl"] == pytest.approx(math.log(2) / 2)
+    assert scores["validation_rows"] == 4
+    assert scores["validation_kl_ci_low"] <= scores["validation_kl"] <= scores["validation_kl_ci_high"]

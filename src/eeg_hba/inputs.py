@@ -39,10 +39,14 @@ def _selected_positions(index: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def example_images(shards: dict[str, ShardLoader], count: int = 2) -> np.ndarray:
+    """The first ``count`` model-input images, as a batch a model takes (n, H, W, 1)."""
+    return shards[min(shards)]()["images"][:count, ..., None].astype(np.float32)
+
+
 def image_shape(shards: dict[str, ShardLoader]) -> tuple[int, int]:
     """(height, width) of the model-input images: what preprocessing wrote."""
-    images = shards[min(shards)]()["images"]
-    return int(images.shape[1]), int(images.shape[2])
+    return example_images(shards, 1).shape[1:3]
 
 
 def prediction_order(index: pd.DataFrame) -> pd.DataFrame:

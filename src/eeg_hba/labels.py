@@ -5,6 +5,7 @@ strong HMS solutions did; the high-vote flag marks rows like the hidden test set
 No Kedro imports.
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -94,6 +95,14 @@ def assign_splits(
     for k, (_, val_idx) in enumerate(inner.split(rest, consensus, groups=rest["patient_id"])):
         fold[train_idx[val_idx]] = k
     return table.assign(split=pd.Series(split, index=table.index, dtype="str"), fold=fold)
+
+
+def data_set_tag(raw_data_dir: str, table: pd.DataFrame) -> str:
+    """Which data a model was trained and scored on: the raw folder and a digest of the
+    label table (EEGs, votes, split, folds), e.g. ``data/01_raw/synthetic #3fa2c9e01b7d``."""
+    columns = ["eeg_id", *VOTE_COLUMNS, "split", "fold"]
+    digest = hashlib.sha256(pd.util.hash_pandas_object(table[columns], index=False).to_numpy())
+    return f"{raw_data_dir} #{digest.hexdigest()[:12]}"
 
 
 def holdout_rows(table: pd.DataFrame) -> pd.DataFrame:

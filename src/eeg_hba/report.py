@@ -9,7 +9,8 @@ from eeg_hba.evaluation import CONFIDENCE
 COLUMNS = (
     "model", "kind", "kl_all", "kl_all_ci_low", "kl_all_ci_high", "kl_all_sd",
     "kl_high_vote", "kl_high_vote_ci_low", "kl_high_vote_ci_high", "kl_high_vote_sd",
-    "accuracy", "accuracy_sd", "validation_kl", "beats_classical", "beats_class_prior",
+    "accuracy", "accuracy_sd", "validation_kl", "validation_kl_ci_low", "validation_kl_ci_high",
+    "validation_rows", "beats_classical", "beats_class_prior",
     "seeds", "parameters", "training_seconds", "windows_per_second", "rows", "high_vote_rows",
 )  # fmt: skip
 
@@ -47,9 +48,7 @@ def comparison_markdown(table: pd.DataFrame, ensemble: dict | None = None) -> st
             "held-out KL": _with_interval(table, "kl_all"),
             "high-vote KL": _with_interval(table, "kl_high_vote"),
             "accuracy": table["accuracy"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
-            "validation KL (out-of-fold)": table["validation_kl"].map(
-                lambda v: "" if pd.isna(v) else f"{v:.3f}"
-            ),
+            "validation KL (out-of-fold)": _with_interval(table, "validation_kl"),
             "beats classical": table["beats_classical"].fillna(""),
             "beats class prior": table["beats_class_prior"].fillna(""),
             "seeds": table["seeds"].map(lambda v: "" if pd.isna(v) else str(int(v))),
@@ -66,7 +65,8 @@ def comparison_markdown(table: pd.DataFrame, ensemble: dict | None = None) -> st
         f"bootstrap of the per-EEG KL difference: **yes** when its {level} interval is "
         "below zero, **tie** when it contains zero, **no (worse)** when above. The "
         "validation KL is each model's out-of-fold score on the validation folds it "
-        "trained with (rows it never trained on).",
+        "trained with (rows it never trained on; every training EEG when all K folds are "
+        "trained).",
         "",
         shown.to_markdown(index=False),
         "",

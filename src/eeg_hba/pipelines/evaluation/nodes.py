@@ -18,17 +18,18 @@ from eeg_hba.evaluation import (
     mean_over_folds,
     mean_over_seeds,
     oracle_baseline,
-    out_of_fold_kl,
+    out_of_fold_scores,
     reliability_table,
     score_model,
     seed_summary,
     uniform_baseline,
 )
-from eeg_hba.labels import ModelRun, fold_rows, holdout_rows
+from eeg_hba.labels import ModelRun, data_set_tag, fold_rows, holdout_rows
 from eeg_hba.plots import comparison_figure, confusion_figure, reliability_figure
 from eeg_hba.prediction import predict_windows
 from eeg_hba.report import comparison_markdown, comparison_table
 from eeg_hba.synthetic import LATENT_COLUMNS
+from eeg_hba.tracking import register_model, source_commit
 
 logger = logging.getLogger(__name__)
 CLASSICAL = "classical"
@@ -59,11 +60,18 @@ def predict_backbone(
     return validation_predictions, mean_over_folds(holdout_predictions), throughput
 
 
-def _log_scores(run_id: str, scores: dict, figures: dict[str, Figure] | None = None) -> None:
-    """Numbers as ``holdout_*`` metrics, verdicts as tags, figures as artifacts of a run."""
+def _log_scores(
+    run_id: str,
+    scores: dict,
+    figures: dict[str, Figure] | None = None,
+    model_id: str | None = None,
+) -> None:
+    """Numbers as ``holdout_*`` metrics (linked to the logged model, if any, so MLflow's
+    Models view shows them), verdicts as tags, figures as artifacts of a run."""
     with mlflow.start_run(run_id=run_id, nested=True):
         mlflow.log_metrics(
-            {f"holdout_{k}": float(v) for k, v in scores.items() if isinstance(v, int | float)}
+            {f"holdout_{k}": float(v) for k, v in scores.items() if isinstance(v, int | float)},
+            model_id=model_id,
         )
         mlflow.set_tags({k: v for k, v in scores.items() if isinstance(v, str)})
         for name, figure in (figures or {}).items():
@@ -81,6 +89,17 @@ def _references(
     return references
 
 
+def _register(model_id: str, name: str, label_table: pd.DataFrame, raw_data_dir: str,
+              holdout_kl: float, registry: dict) -> None:  # fmt: skip
+    """A new version of ``<prefix>-<name>`` in the model registry (unless switched off)."""
+    if not registry["enabled"]:
+        return
+    tags = {"data_set": data_set_tag(raw_data_dir, label_table), "git_commit": source_commit()}
+    registered = f"{registry['prefix']}-{name}"
+    version = register_model(model_id, registered, tags, holdout_kl, registry["alias"])
+    logger.info("Registered %s version %s (%s)", registered, version, tags["data_set"])
+
+
 def evaluate_model(
     label_table: pd.DataFrame,
     holdout_predictions: pd.DataFrame,
@@ -88,11 +107,12 @@ def evaluate_model(
     summary: dict,
     throughput: float,
     params: dict,
+    raw_data_dir: str,
     classical_predictions: pd.DataFrame | None = None,
 ) -> tuple[dict, Figure, Figure]:
     """Held-out scores with intervals (and verdicts against the classical baseline, when
     this is not it, and the class prior), the out-of-fold KL and figures; logged into the
-    model's MLflow run."""
+    model's MLflow run and linked to its logged model, which is registered."""
     name = summary["model"]
     scores = {
         "kind": summary["kind"],
@@ -100,7 +120,8 @@ def evaluate_model(
             label_table, holdout_predictions, _references(label_table, classical_predictions),
             params["bootstrap_resamples"], params["bootstrap_seed"],
         ),
-        "validation_kl": out_of_fold_kl(label_table, validation_predictions),
+        **out_of_fold_scores(label_table, validation_predictions,
+                             params["bootstrap_resamples"], params["bootstrap_seed"]),
         "windows_per_second": throughput,
         "parameters": summary["parameter_count"],
         "training_seconds": summary["training_seconds"],
@@ -108,10 +129,13 @@ def evaluate_model(
     holdout, seed_mean = holdout_rows(label_table), mean_over_seeds(holdout_predictions)
     confusion = confusion_figure(confusion_table(holdout, seed_mean), f"{name}: held-out split")
     reliability = reliability_figure(reliability_table(holdout, seed_mean), f"{name}: calibration")
+    model_id = summary.get("mlflow_model_id")
     _log_scores(
         summary["mlflow_run_id"], scores,
-        {"confusion_matrix.png": confusion, "reliability.png": reliability},
+        {"confusion_matrix.png": confusion, "reliability.png": reliability}, model_id,
     )  # fmt: skip
+    if model_id is not None:
+        _register(model_id, name, label_table, raw_data_dir, scores["kl_all"], params["registry"])
     logger.info(
         "%s: held-out KL %.3f [%.3f, %.3f]", name, scores["kl_all"], scores["kl_all_ci_low"],
         scores["kl_all_ci_high"],

@@ -19,7 +19,7 @@ SHARED_INPUTS = {
     "train_inputs.model_input_shards",
     "classical.holdout_predictions",
 }
-SHARED_PARAMETERS = {"params:evaluation", "params:predict.batch_size"}
+SHARED_PARAMETERS = {"params:evaluation", "params:predict.batch_size", "params:raw_data_dir"}
 
 
 def scoring_node(against_classical: bool) -> Node:
@@ -35,6 +35,7 @@ def scoring_node(against_classical: bool) -> Node:
             "summary": "training_summary",
             "throughput": "prediction_throughput",
             "params": "params:evaluation",
+            "raw_data_dir": "params:raw_data_dir",
             **(reference if against_classical else {}),
         },
         ["holdout_scores", "confusion_matrix", "reliability_plot"],
@@ -79,7 +80,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [scoring_node(against_classical=False)],
         namespace="classical",
         inputs={"label_table"},
-        parameters={"params:evaluation"},
+        parameters={"params:evaluation", "params:raw_data_dir"},
     )
     shared = Pipeline(
         [

@@ -9,7 +9,7 @@ import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 
-from eeg_hba.inputs import image_shape
+from eeg_hba.inputs import example_images, image_shape
 from eeg_hba.labels import model_runs
 from eeg_hba.models import average_models, use_mixed_precision_if_gpu
 from eeg_hba.plots import training_curve
@@ -68,12 +68,13 @@ def train_backbone(
         figure = training_curve(history, f"{config.backbone}: KL divergence per epoch")
         mlflow.log_figure(figure, "training_curve.png")
         model = average_models(models, config.backbone)
-        log_keras_model(model)
+        model_id = log_keras_model(model, example_images(shards), name=config.backbone)
     summary = {
         "model": config.backbone,
         "kind": "backbone",
         "backbone": config.backbone,
         "mlflow_run_id": run.info.run_id,
+        "mlflow_model_id": model_id,
         "parameter_count": parameter_count,
         "training_seconds": seconds,
         "model_runs": list(models),
