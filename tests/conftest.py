@@ -84,10 +84,12 @@ def make_project(project: Path) -> Path:
     return project
 
 
-def run_session(project: Path, name: str, **runtime_params) -> dict:
+def run_session(project: Path, name: str, env: str | None = None, **runtime_params) -> dict:
     """Run a registered pipeline with runtime parameters, as ``kedro run`` does."""
     try:
-        with KedroSession.create(project_path=project, runtime_params=runtime_params) as session:
+        with KedroSession.create(
+            project_path=project, env=env, runtime_params=runtime_params
+        ) as session:
             return session.run(pipeline_names=[name])
     finally:
         end_active_mlflow_runs()

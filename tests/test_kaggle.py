@@ -1,0 +1,100 @@
+"""The real-data setup (conf/kaggle) end to end on a small HMS folder, scaled down for a CPU.
+
+The folder is the shared tiny project's synthetic one without its truth sidecar, placed
+where conf/kaggle expects the competition data, so the run sees what a real-data user's
+run sees. Each backbone loads a local no-top weights file through the same code path as
+ImageNet's (``weights: <path>``).
+"""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from eeg_hba.hms import VOTE_COLUMNS
+from eeg_hba.models import BACKBONES
+
+from .conftest import TINY_RUN, make_project, run_session
+
+pytestmark = pytest.mark.slow
+SIZE = 32
+
+
+def _no_top_weights(folder: Path) -> dict[str, str]:
+    """A no-top weights file per backbone, as ``keras.applications`` would download."""
+    folder.mkdir()
+    paths = {}
+    for name, application in BACKBONES.items():
+        base = application(include_top=False, weights=None, input_shape=(SIZE, SIZE, 3),
+                           pooling="avg")  # fmt: skip
+        paths[name] = str(folder / f"{name}_notop.weights.h5")
+        base.save_weights(paths[name])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def kaggle_project(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A project after ``kedro run --env=kaggle`` with sizes scaled down by runtime
+    parameters: 32 x 32 images, 2 folds (all of them, as kaggle trains), 2 seeds."""
+    root = tmp_path_factory.mktemp("kaggle")
+    project = make_project(root / "project")
+    shutil.copytree(
+        trained_project / "data/01_raw/synthetic",
+        project / "data/01_raw/hms-harmful-brain-activity-classification",
+    )
+    weights = _no_top_weights(root / "weights")
+    params = {
+        **TINY_RUN,
+        "preprocessing": {"shard_size": 8, "features": {"image_height": SIZE, "image_width": SIZE}},
+        "training_defaults": {
+            **TINY_RUN["training_defaults"], "folds": 2, "seeds": 2, "jit_compile": False,
+            "stage1": {"epochs": 1}, "stage2": {"epochs": 1},
+        },
+        # a backbone's own block (e.g. resnet50_v2's epochs) overrides training_defaults
+        **{name: {"training": {"weights": path, "stage1": {"epochs": 1}}}
+           for name, path in weights.items()},
+    }  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        run_session(project, "__default__", env="kaggle", **params)
+    return {"project": project, "weights": weights}
+
+
+def test_kaggle_runs_end_to_end_on_an_hms_folder(kaggle_project):
+    project = kaggle_project["project"]
+    submission = pd.read_csv(project / "data/07_model_output/submission.csv")
+    test = pd.read_csv(project / "data/01_raw/hms-harmful-brain-activity-classification/test.csv")
+    assert submission["eeg_id"].tolist() == test["eeg_id"].tolist()
+    np.testing.assert_allclose(submission[list(VOTE_COLUMNS)].sum(axis=1), 1.0, atol=1e-6)
+    report = pd.read_csv(project / "data/08_reporting/comparison_report.csv")
+    # real data has no latent truth: no oracle row
+    assert "oracle (latent truth)" not in set(report["model"])
+
+
+def test_kaggle_trains_every_fold_and_seed_and_reports_out_of_fold_scores(kaggle_project):
+    project = kaggle_project["project"]
+    for name in BACKBONES:
+        runs = sorted(p.name for p in (project / f"data/06_models/{name}/model_runs").iterdir())
+        assert runs == [f"seed-{s}_fold-{f}.keras" for s in (42, 43) for f in (0, 1)]
+    labels = pd.read_parquet(project / "data/03_primary/label_table.parquet")
+    report = pd.read_csv(project / "data/08_reporting/comparison_report.csv").set_index("model")
+    trained = report.loc[[*BACKBONES, "classical"]]
+    assert (trained["seeds"] == 2).all() and trained["kl_all_sd"].notna().all()
+    # out-of-fold over every EEG of the training split: all K folds were trained
+    assert (trained["validation_rows"] == (labels["split"] == "train").sum()).all()
+    markdown = (project / "data/08_reporting/comparison_report.md").read_text()
+    assert " ± " in markdown  # mean ± sd over the two seeds
+
+
+def test_kaggle_loads_local_weights_through_the_imagenet_code_path(kaggle_project):
+    client = MlflowClient(f"sqlite:///{kaggle_project['project'] / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("eeg_hba")
+    for name, path in kaggle_project["weights"].items():
+        (run,) = client.search_runs(
+            [experiment.experiment_id], f"tags.backbone = '{name}'", max_results=1
+        )
+        assert run.data.params["weights"] == path
+        assert run.data.params["image_shape"] == f"({SIZE}, {SIZE})"
