@@ -52,10 +52,12 @@ def window_dataset(
     seed: int = 0,
     augment: AugmentConfig | None = None,
     with_targets: bool = True,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """Batches of ``(image[H, W, 1], target[6])`` (or images alone) for the rows of ``index``.
 
-    Unless ``training``, the order is that of ``prediction_order(index)``.
+    Unless ``training``, the order is that of ``prediction_order(index)``. With
+    ``drop_remainder``, whole batches only: a last partial batch is left out.
     """
     positions = _selected_positions(index)
 
@@ -80,8 +82,10 @@ def window_dataset(
         names = names.shuffle(len(positions), seed=seed, reshuffle_each_iteration=True)
     windows = sum(len(keep) for keep in positions.values())
     # The known length gives Keras the steps per epoch: a progress bar with an ETA.
+    # In order even while training: every worker of a multi-worker training must see the
+    # same sequence, from which each keeps its share (``_by_data``).
     dataset = (
-        names.map(as_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+        names.map(as_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .unbatch()
         .apply(tf.data.experimental.assert_cardinality(windows))
     )
@@ -94,7 +98,18 @@ def window_dataset(
                 lambda image, target: (augment_image(image, augment), target),
                 num_parallel_calls=tf.data.AUTOTUNE,
             )
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    batches = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return _by_data(batches.prefetch(tf.data.AUTOTUNE))
+
+
+def _by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Shared between the workers of a multi-worker strategy by element (DATA): each reads
+    every shard and keeps its own share of the windows, the same number of batches each.
+    Sharding by FILE would need a file-reading source; ours reads shards by name through
+    ``tf.numpy_function``, and unequal shard files would give workers unequal steps."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def swap_hemispheres(image: tf.Tensor) -> tf.Tensor:

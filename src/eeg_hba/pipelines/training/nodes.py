@@ -8,6 +8,7 @@ import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 
+from eeg_hba.distributed import weights_digest
 from eeg_hba.models import build_model, use_mixed_precision_if_gpu
 from eeg_hba.plots import training_curve
 from eeg_hba.tracking import MlflowEpochLogger, end_interrupted_runs, log_keras_model
@@ -50,6 +51,10 @@ def train_backbone(
         started = time.perf_counter()
         history = fit_two_stages(model, shards, index, config, callbacks=[MlflowEpochLogger()])
         seconds = time.perf_counter() - started
+        logger.info(  # the same on every worker of a multi-worker training
+            "Trained %s in %.0f s, weights digest %s",
+            config.backbone, seconds, weights_digest(model.get_weights()),
+        )  # fmt: skip
         mlflow.log_metric("training_seconds", seconds)
         figure = training_curve(history, f"{config.backbone}: KL divergence per epoch")
         mlflow.log_figure(figure, "training_curve.png")
