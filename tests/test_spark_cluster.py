@@ -14,8 +14,6 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
@@ -35,7 +33,7 @@ from .cluster import (
     spark_standalone,
 )
 from .conftest import TINY_SYNTHETIC, make_project, run_session
-from .test_preprocessing import _shards
+from .test_spark import assert_same_model_inputs, written_model_inputs
 
 pytestmark = pytest.mark.slow
 
@@ -99,27 +97,16 @@ def _kedro_run_on(cluster: SparkCluster, project: Path, *params: str) -> tuple[i
 def test_the_cluster_writes_the_shards_of_the_local_engine_bit_for_bit(
     spark_cluster, ingested_project
 ):
-    model_inputs = ingested_project / "data/05_model_input"
     run_session(ingested_project, "preprocessing")  # the local engine: worker processes
-    local = {ns: _shards(ingested_project, ns) for ns in ("train_inputs", "test_inputs")}
-    local_index = pd.read_parquet(model_inputs / "train_inputs/index.parquet")
-    shutil.rmtree(model_inputs)  # the cluster computes every shard anew
+    local = written_model_inputs(ingested_project)
+    shutil.rmtree(ingested_project / "data/05_model_input")  # the cluster computes them anew
 
     code, output = _kedro_run_on(spark_cluster, ingested_project)
 
     assert code == 0, output[-5000:]
     assert "shards with Spark" in output
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(model_inputs / "train_inputs/index.parquet"), local_index
-    )
-    assert len(local["train_inputs"]) > 2  # tasks for both workers
-    for namespace, expected in local.items():
-        written = _shards(ingested_project, namespace)
-        assert written.keys() == expected.keys()
-        for name, arrays in expected.items():
-            assert written[name].keys() == arrays.keys()
-            for key, array in arrays.items():
-                np.testing.assert_array_equal(written[name][key], array, err_msg=name)
+    assert len(local[0]["train_inputs"]) > 2  # tasks for both workers
+    assert_same_model_inputs(written_model_inputs(ingested_project), local)
     for worker in (s for s in spark_cluster.groups.started if s.name.startswith("spark worker")):
         assert "Asked to launch executor" in worker.output(), f"{worker.name} ran no executor"
 

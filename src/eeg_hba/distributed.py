@@ -22,6 +22,7 @@ The two-worker test (``tests/test_multi_worker.py``) fails if a Keras upgrade br
 
 import hashlib
 from collections.abc import Iterator
+from functools import cache
 
 import keras
 import numpy as np
@@ -58,8 +59,12 @@ def _maybe_symbolic_build(self, iterator=None, data_batch=None) -> None:
     _keras_maybe_symbolic_build(self, iterator=iterator, data_batch=data_batch)
 
 
+@cache
 def multi_worker_strategy() -> tf.distribute.MultiWorkerMirroredStrategy:
-    """The strategy of this process's ``TF_CONFIG``, with Keras' ``fit`` able to use it."""
+    """The strategy of this process's ``TF_CONFIG``, with Keras' ``fit`` able to use it.
+
+    One per process: it joins the cluster, and every model this process trains (each
+    backbone of ``train_all``) trains in that cluster."""
     keras_tf_trainer.reduce_per_replica = _reduce_per_replica
     keras_tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
     return tf.distribute.MultiWorkerMirroredStrategy()

@@ -54,4 +54,3 @@ def chief_only(path: str) -> str:
     scratch = scratch_folder() / path.lstrip("/")
     scratch.parent.mkdir(parents=True, exist_ok=True)  # e.g. for an SQLite file
     return str(scratch)
-
