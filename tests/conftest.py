@@ -5,9 +5,11 @@ import shutil
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow
 import pytest
+import yaml
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
@@ -15,6 +17,9 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from .hand_folder import write_hand_folder
+
+if TYPE_CHECKING:
+    from eeg_hba.training import TrainingConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,9 +39,17 @@ TINY_RUN = {
     "preprocessing": {"shard_size": 4, "features": {"image_height": 32, "image_width": 32}},
     "training_defaults": {"batch_size": 4, "stage1": {"epochs": 2, "learning_rate": 1e-3},
                           "stage2": {"epochs": 1, "learning_rate": 1e-4}},
-    "ingestion": {"test_fraction": 0.2, "n_folds": 2},
+    "ingestion": {"holdout_fraction": 0.2, "n_folds": 2},
     "resnet50_v2": {"training": {"stage1": {"epochs": 2}}},  # its own default is longer
 }  # fmt: skip
+
+
+def training_config(**overrides) -> "TrainingConfig":
+    """The project's ``training_defaults`` with ``overrides``, as a backbone's config."""
+    from eeg_hba.training import TrainingConfig  # noqa: PLC0415 - imports TensorFlow
+
+    parameters = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_training.yml").read_text())
+    return TrainingConfig.from_params(parameters["training_defaults"], overrides)
 
 
 def end_active_mlflow_runs() -> None:

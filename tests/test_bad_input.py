@@ -19,7 +19,7 @@ from eeg_hba.hms import EEG_CHANNELS, VOTE_COLUMNS
 from .hand_folder import hand_train_rows
 
 pytestmark = pytest.mark.slow
-SMALL_RUN = {"ingestion": {"test_fraction": 0.2, "n_folds": 2, "workers": 1}}
+SMALL_RUN = {"ingestion": {"holdout_fraction": 0.2, "n_folds": 2, "workers": 1}}
 # Rows 4, 5 and 6 of the hand folder are the three windows of EEG 1020 (patient 102).
 EEG_1020_ROWS = (4, 5, 6)
 

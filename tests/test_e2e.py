@@ -195,20 +195,22 @@ def test_kedro_viz_shows_train_all_as_four_collapsible_backbones(
 # --- MLflow UI ------------------------------------------------------------------------------
 
 
-def runs_with_test_kl(client: mlflow.MlflowClient, experiment_id: str) -> dict[str, str]:
-    """``{run id: run name}`` of the runs the evaluation logged a test KL into."""
-    runs = client.search_runs([experiment_id], filter_string="metrics.test_kl_all > 0")
+def runs_with_holdout_kl(client: mlflow.MlflowClient, experiment_id: str) -> dict[str, str]:
+    """``{run id: run name}`` of the runs the evaluation logged a held-out KL into."""
+    runs = client.search_runs([experiment_id], filter_string="metrics.holdout_kl_all > 0")
     return {run.info.run_id: run.info.run_name for run in runs}
 
 
-def test_mlflow_ui_lists_each_backbone_and_the_ensemble_with_its_test_kl(
+def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
     trained_project: Path, page: Page, tmp_path: Path
 ) -> None:
     store = f"sqlite:///{trained_project / 'mlflow.db'}"
     client = mlflow.MlflowClient(store)
     experiment = client.get_experiment_by_name("eeg_hba")
-    runs = runs_with_test_kl(client, experiment.experiment_id)
-    assert sorted(runs.values()) == sorted([*BACKBONES, "ensemble"])
+    runs = runs_with_holdout_kl(client, experiment.experiment_id)
+    assert sorted(runs.values()) == sorted(
+        [*BACKBONES, "classical", "ensemble", "class prior", "uniform (1/6)", "oracle (latent truth)"]
+    )
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri", store,
@@ -216,18 +218,19 @@ def test_mlflow_ui_lists_each_backbone_and_the_ensemble_with_its_test_kl(
     ]  # fmt: skip
     page.set_viewport_size({"width": 2200, "height": 1000})  # the metric column in view too
     with serving(command, port, "/health", tmp_path / "mlflow.log") as url:
-        # The runs table, filtered as a user would: every run that has a test KL.
-        query = urllib.parse.urlencode({"searchFilter": "metrics.test_kl_all > 0"})
+        # The runs table, filtered as a user would: every run that has a held-out KL.
+        query = urllib.parse.urlencode({"searchFilter": "metrics.holdout_kl_all > 0"})
         page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs?{query}")
-        # Columns > search "test_kl_all" > tick the metric: it becomes a column.
+        # Columns > search "holdout_kl_all" > tick the metric: it becomes a column.
         page.get_by_role("button", name="Columns").click()
-        page.get_by_placeholder("Search columns").fill("test_kl_all")
+        page.get_by_placeholder("Search columns").fill("holdout_kl_all")
         metrics = page.get_by_test_id("column-selector-tree").locator(
             "[class*=tree-treenode]", has_text="Metrics (1)"
         )
         metrics.locator("[class*=tree-checkbox]").first.click()
         page.keyboard.press("Escape")
-        # Backbone runs are nested under the train_all run, the ensemble under evaluation.
+        # Backbone and classical runs are nested under the train_all run, the ensemble and
+        # the baselines under evaluation.
         run_name = '[col-id="attributes.`Run Name`"]'
         for parent in ("train_all", "evaluation"):
             name_cell = page.locator(run_name).filter(
@@ -238,10 +241,10 @@ def test_mlflow_ui_lists_each_backbone_and_the_ensemble_with_its_test_kl(
         for run_id, name in runs.items():
             row = page.locator(f'[role=row][row-id="{run_id}"]')
             expect(row.locator(run_name)).to_contain_text(name)
-            kl_cell = row.locator('[col-id="metrics.`test_kl_all`"]')
+            kl_cell = row.locator('[col-id="metrics.`holdout_kl_all`"]')
             expect(kl_cell).to_be_in_viewport()
             expect(kl_cell).not_to_have_text("-")
-            kl = client.get_run(run_id).data.metrics["test_kl_all"]
+            kl = client.get_run(run_id).data.metrics["holdout_kl_all"]
             assert float(kl_cell.inner_text()) == pytest.approx(kl), name
-        table = screenshot(page, tmp_path / "mlflow-ui-test-kl.png")
+        table = screenshot(page, tmp_path / "mlflow-ui-holdout-kl.png")
     assert table.exists()

@@ -1,4 +1,4 @@
-"""Evaluation, baselines and ensemble against hand-computed answers."""
+"""Evaluation, intervals, baselines and ensemble against hand-computed answers."""
 
 import math
 
@@ -7,25 +7,31 @@ import pandas as pd
 import pytest
 
 from eeg_hba.evaluation import (
+    PREDICTION_COLUMNS,
     as_prediction_table,
     blend,
     class_prior_baseline,
     confusion_table,
     evaluate,
     fit_ensemble_weights,
+    interval,
     oracle_baseline,
+    out_of_fold_scores,
+    paired_verdict,
+    patient_bootstrap_means,
+    score_model,
     uniform_baseline,
 )
 from eeg_hba.hms import CLASSES, TARGET_COLUMNS
-from eeg_hba.synthetic import LATENT_COLUMNS
 
 
-def _labels(targets: list[list[float]], high=None, split=None) -> pd.DataFrame:
+def _labels(targets: list[list[float]], high=None, split=None, patients=None) -> pd.DataFrame:
     table = pd.DataFrame(targets, columns=list(TARGET_COLUMNS))
     table.insert(0, "eeg_id", np.arange(len(targets)) + 10)
+    table["patient_id"] = patients if patients is not None else np.arange(len(targets))
     table["expert_consensus"] = np.asarray(CLASSES)[np.argmax(targets, axis=1)]
     table["high_vote"] = high if high is not None else [True] * len(targets)
-    table["split"] = split if split is not None else ["test"] * len(targets)
+    table["split"] = split if split is not None else ["holdout"] * len(targets)
     return table
 
 
@@ -53,16 +59,20 @@ def test_missing_predictions_are_an_error():
 
 
 def test_baselines():
-    labels = _labels(ONE_HOT + ONE_HOT, split=["train", "train", "test", "test"])
-    test = labels[labels["split"] == "test"]
-    assert evaluate(test, uniform_baseline(test["eeg_id"]))["kl_all"] == pytest.approx(math.log(6))
-    prior = class_prior_baseline(labels, test["eeg_id"])  # training rows: half Seizure, half LPD
-    assert evaluate(test, prior)["kl_all"] == pytest.approx(math.log(2))
-    latent = pd.DataFrame(ONE_HOT * 2, columns=list(LATENT_COLUMNS)).assign(eeg_id=labels["eeg_id"])
-    assert evaluate(test, oracle_baseline(latent, test["eeg_id"]))["kl_all"] == pytest.approx(
-        0, abs=1e-12
+    labels = _labels(ONE_HOT + ONE_HOT, split=["train", "train", "holdout", "holdout"])
+    holdout = labels[labels["split"] == "holdout"]
+    assert evaluate(holdout, uniform_baseline(holdout["eeg_id"]))["kl_all"] == pytest.approx(
+        math.log(6)
     )
-    assert oracle_baseline(pd.DataFrame(), test["eeg_id"]) is None
+    prior = class_prior_baseline(labels, holdout["eeg_id"])  # training rows: half Seizure, half LPD
+    assert evaluate(holdout, prior)["kl_all"] == pytest.approx(math.log(2))
+    oracle = pd.DataFrame(ONE_HOT * 2, columns=list(PREDICTION_COLUMNS)).assign(
+        eeg_id=labels["eeg_id"]
+    )
+    assert evaluate(holdout, oracle_baseline(oracle, holdout["eeg_id"]))["kl_all"] == (
+        pytest.approx(0, abs=1e-12)
+    )
+    assert oracle_baseline(pd.DataFrame(), holdout["eeg_id"]) is None
 
 
 def test_ensemble_weights_find_the_better_model_and_blend():
@@ -76,3 +86,82 @@ def test_ensemble_weights_find_the_better_model_and_blend():
     half = blend({"good": good, "bad": bad}, {"good": 0.5, "bad": 0.5})
     np.testing.assert_allclose(half.iloc[:, 1:3].to_numpy(), 0.5)
     np.testing.assert_allclose(half.iloc[:, 1:].sum(axis=1), 1.0)
+
+
+def test_blend_keeps_each_seed_apart():
+    eeg_ids = [10, 10, 11, 11]
+    first = as_prediction_table(eeg_ids, [[1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0]] * 2)
+    second = as_prediction_table(eeg_ids, [[0, 0, 1, 0, 0, 0]] * 4)
+    first.insert(1, "seed", [1, 2, 1, 2])
+    second.insert(1, "seed", [1, 2, 1, 2])
+    blended = blend({"a": first, "b": second}, {"a": 0.5, "b": 0.5}).set_index(["eeg_id", "seed"])
+    np.testing.assert_allclose(blended.loc[(10, 1)], [0.5, 0, 0.5, 0, 0, 0])
+    np.testing.assert_allclose(blended.loc[(10, 2)], [0, 0.5, 0.5, 0, 0, 0])
+
+
+def test_patient_bootstrap_resamples_whole_patients():
+    # Two patients: one with four EEGs of KL 1, one with one EEG of KL 0. A resample of
+    # patients has 0, 1 or 2 copies of the first, so the mean is 0, 0.8 or 1 - never
+    # what resampling single EEGs would often give (e.g. 0.6).
+    values = pd.Series([1.0, 1.0, 1.0, 1.0, 0.0])
+    patients = pd.Series([7, 7, 7, 7, 8])
+    means = patient_bootstrap_means(values, patients, resamples=500, seed=0)
+    assert set(np.round(means, 6)) <= {0.0, 0.8, 1.0}
+    assert {0.0, 0.8, 1.0} <= set(np.round(means, 6))  # all three happen in 500 draws
+    np.testing.assert_array_equal(
+        means, patient_bootstrap_means(values, patients, resamples=500, seed=0)
+    )
+
+
+def test_interval_and_paired_verdict():
+    low, high = interval(np.arange(1001) / 1000)
+    assert low == pytest.approx(0.025) and high == pytest.approx(0.975)
+    assert paired_verdict(-0.3, -0.1) == "yes"
+    assert paired_verdict(-0.1, 0.2) == "tie"
+    assert paired_verdict(0.1, 0.2) == "no (worse)"
+
+
+def _many_patients(n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return _labels(rng.dirichlet(np.ones(6), n).tolist(), patients=np.arange(n) // 2)
+
+
+def test_score_model_says_a_clearly_better_model_beats_the_reference_and_a_copy_ties():
+    labels = _many_patients()
+    targets = labels[list(TARGET_COLUMNS)].to_numpy()
+    truth = as_prediction_table(labels["eeg_id"], 0.9 * targets + 0.1 / 6)
+    uniform = uniform_baseline(labels["eeg_id"])
+    scores = score_model(labels, truth, {"uniform": uniform, "itself": truth}, 1000, 0)
+    assert scores["beats_uniform"] == "yes"
+    assert scores["kl_difference_vs_uniform_ci_high"] < 0
+    assert scores["beats_itself"] == "tie" and scores["kl_difference_vs_itself"] == 0
+    assert scores["kl_all_ci_low"] < scores["kl_all"] < scores["kl_all_ci_high"]
+    assert scores["seeds"] == 1 and scores["kl_all_sd"] == 0
+    worse = score_model(labels, uniform, {"truth": truth}, 1000, 0)
+    assert worse["beats_truth"] == "no (worse)"
+
+
+def test_score_model_averages_seeds_and_reports_their_spread():
+    labels = _many_patients(10)
+    eeg_ids = labels["eeg_id"]
+    uniform = uniform_baseline(eeg_ids)
+    prior = as_prediction_table(eeg_ids, np.tile([0.5, 0.1, 0.1, 0.1, 0.1, 0.1], (10, 1)))
+    seeds = pd.concat([uniform.assign(seed=1), prior.assign(seed=2)], ignore_index=True)
+    scores = score_model(labels, seeds, {}, 200, 0)
+    expected = [evaluate(labels, p)["kl_all"] for p in (uniform, prior)]
+    assert scores["seeds"] == 2
+    assert scores["kl_all"] == pytest.approx(np.mean(expected))
+    assert scores["kl_all_sd"] == pytest.approx(np.std(expected, ddof=1))
+
+
+def test_out_of_fold_kl_scores_each_seed_on_its_validation_rows():
+    labels = _labels(ONE_HOT + ONE_HOT, split=["train"] * 4)
+    halves = as_prediction_table(labels["eeg_id"], [[0.5, 0.5, 0, 0, 0, 0]] * 4)
+    perfect = as_prediction_table(labels["eeg_id"], ONE_HOT + ONE_HOT)
+    validation = pd.concat(
+        [halves.assign(seed=1, fold=[0, 0, 1, 1]), perfect.assign(seed=2, fold=[0, 0, 1, 1])]
+    )
+    scores = out_of_fold_scores(labels, validation, 200, 0)
+    assert scores["validation_kl"] == pytest.approx(math.log(2) / 2)
+    assert scores["validation_rows"] == 4
+    assert scores["validation_kl_ci_low"] <= scores["validation_kl"] <= scores["validation_kl_ci_high"]

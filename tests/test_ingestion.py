@@ -15,7 +15,7 @@ from .conftest import TINY_SYNTHETIC
 from .hand_folder import HAND_PATIENTS
 
 pytestmark = pytest.mark.slow
-SMALL_SPLITS = {"test_fraction": 0.2, "n_folds": 2}
+SMALL_SPLITS = {"holdout_fraction": 0.2, "n_folds": 2}
 
 
 def _label_table(project: Path) -> pd.DataFrame:
@@ -46,9 +46,9 @@ def test_label_table_from_a_hand_written_folder(run_pipeline, kedro_project, han
 def test_no_patient_is_in_two_splits_or_folds(run_pipeline, kedro_project, hand_folder):
     run_pipeline("ingestion", raw_data_dir=str(hand_folder), ingestion=SMALL_SPLITS)
     table = _label_table(kedro_project)
-    assert set(table["split"]) == {"train", "test"}
+    assert set(table["split"]) == {"train", "holdout"}
     assert set(table.loc[table["split"] == "train", "fold"]) == {0, 1}
-    assert (table.loc[table["split"] == "test", "fold"] == -1).all()
+    assert (table.loc[table["split"] == "holdout", "fold"] == -1).all()
     groups = table["split"] + table["fold"].astype(str)
     assert (table.groupby("patient_id").apply(lambda g: groups[g.index].nunique()) == 1).all()
 
@@ -58,4 +58,4 @@ def test_fresh_clone_ingestion_generates_the_embedded_default(run_pipeline, kedr
     assert (kedro_project / "data/01_raw/synthetic_truth/manifest.json").exists()
     table = _label_table(kedro_project)
     assert len(table) == TINY_SYNTHETIC["n_eegs"]
-    assert table["split"].eq("test").any()
+    assert table["split"].eq("holdout").any()

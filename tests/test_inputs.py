@@ -54,12 +54,42 @@ def test_hemisphere_swap_exchanges_left_and_right_panels():
     np.testing.assert_array_equal(swap_hemispheres(swap_hemispheres(image)), image)
 
 
+SEED = tf.constant([3, 4], tf.int64)
+
+
 def test_augmentations_keep_shape_and_masks_zero_bands():
     image = tf.ones((16, 16, 1))
-    masked = augment_image(
-        image, AugmentConfig(0, 0, 0.1, time_mask=1.0, frequency_mask=1.0)
-    ).numpy()
+    masks = AugmentConfig(0, 0, 0.1, time_mask=1.0, frequency_mask=1.0)
+    masked = augment_image(image, masks, SEED).numpy()
     assert masked.shape == (16, 16, 1)
     assert 0 < (masked == 0).mean() < 0.6  # some rows and columns zeroed, most kept
-    untouched = augment_image(image, AugmentConfig(0, 0, 0.1, 0, 0)).numpy()
+    untouched = augment_image(image, AugmentConfig(0, 0, 0.1, 0, 0), SEED).numpy()
     np.testing.assert_array_equal(untouched, image.numpy())
+
+
+def test_augmentations_follow_the_seed():
+    image = tf.random.stateless_uniform((16, 16, 1), (1, 2))
+    config = AugmentConfig(0.5, 0.5, 0.2, time_mask=0.5, frequency_mask=0.5)
+    results = {
+        seed: augment_image(image, config, tf.constant([seed, 0], tf.int64)).numpy()
+        for seed in range(8)
+    }
+    np.testing.assert_array_equal(results[0], augment_image(image, config, tf.constant([0, 0], tf.int64)))
+    assert len({r.tobytes() for r in results.values()}) > 1  # other seeds, other choices
+
+
+def _epochs(seed: int, epochs: int = 2) -> list[np.ndarray]:
+    shards, index = _shards(size=16)
+    dataset = window_dataset(
+        shards, index, (16, 16), batch_size=4, training=True, seed=seed,
+        augment=AugmentConfig(0.5, 0.5, 0.2, time_mask=0.5, frequency_mask=0.5),
+    )  # fmt: skip
+    return [np.concatenate([b[0].numpy() for b in dataset]) for _ in range(epochs)]
+
+
+def test_training_batches_are_the_same_for_the_same_seed_and_differ_between_epochs():
+    first, again = _epochs(seed=5), _epochs(seed=5)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)  # order, shuffle and augmentation reproduced
+    assert not np.array_equal(first[0], first[1])  # a new order and new draws each epoch
+    assert not np.array_equal(first[0], _epochs(seed=6)[0])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eeg_hba.metrics import kl_divergence, kl_per_row
+from eeg_hba.metrics import kl_divergence, kl_per_row, kl_terms
 
 
 def test_perfect_prediction_scores_zero():
@@ -55,3 +55,26 @@ def test_mean_over_rows_and_dataframes_accepted():
 def test_invalid_tables_are_rejected(targets, predictions, message):
     with pytest.raises(ValueError, match=message):
         kl_divergence(np.array(targets, dtype=float), np.array(predictions, dtype=float))
+
+
+def test_rows_within_the_leaderboards_allclose_tolerance_are_accepted():
+    targets = np.array([[0.5, 0.5, 0, 0, 0, 0]])
+    almost = np.array([[0.5 + 5e-6, 0.5, 0, 0, 0, 0]])  # sums to 1 + 5e-6: np.allclose says 1
+    assert kl_divergence(targets, almost) == pytest.approx(0.0, abs=1e-5)
+    with pytest.raises(ValueError, match=r"predictions rows \[0\] do not sum to 1"):
+        kl_divergence(targets, np.array([[0.5 + 1e-4, 0.5, 0, 0, 0, 0]]))
+
+
+def test_empty_tables_are_rejected():
+    with pytest.raises(ValueError, match="targets has no rows"):
+        kl_divergence(np.empty((0, 6)), np.empty((0, 6)))
+
+
+def test_terms_are_the_per_class_shares_of_each_rows_kl():
+    targets = np.array([[0.25, 0.75, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1.0]])
+    predictions = np.array([[0.5, 0.25, 0.25, 0, 0, 0], [0.5, 0, 0, 0, 0, 0.5]])
+    terms = kl_terms(targets, predictions)
+    expected_first = [0.25 * math.log(0.25 / 0.5), 0.75 * math.log(0.75 / 0.25), 0, 0, 0, 0]
+    np.testing.assert_allclose(terms[0], expected_first, atol=1e-12)
+    np.testing.assert_allclose(terms[1], [0, 0, 0, 0, 0, math.log(2)], atol=1e-12)
+    np.testing.assert_allclose(terms.sum(axis=1), kl_per_row(targets, predictions))

@@ -9,17 +9,52 @@ from eeg_hba.models import BACKBONES, WeightsUnavailableError, build_model, comp
 SIZE = 32  # the smallest input every keras.applications backbone accepts
 
 
-@pytest.mark.parametrize("backbone", sorted(BACKBONES))
-def test_every_backbone_trains_a_step_and_outputs_distributions(backbone):
-    model = compile_model(build_model(backbone, SIZE, SIZE, weights=None, dropout=0.1), 1e-3)
+def _moved_body_weights(backbone: str, learning_rate: float) -> tuple[float, bool]:
+    """Train three steps; the share of the backbone body's trainable tensors that moved,
+    and whether its BatchNorm moving statistics (not trainable) moved."""
+    keras.utils.set_random_seed(0)
+    model = compile_model(build_model(backbone, SIZE, SIZE, weights=None, dropout=0.1),
+                          learning_rate)  # fmt: skip
+    body = _backbone(model)
+    trainable = [w.numpy().copy() for w in body.trainable_weights]
+    statistics = [w.numpy().copy() for w in body.non_trainable_weights]
     images = np.random.default_rng(0).normal(size=(4, SIZE, SIZE, 1)).astype("float32")
     targets = np.random.default_rng(1).dirichlet(np.ones(6), 4).astype("float32")
-    before = [w.copy() for w in model.get_weights()]
-    loss = model.train_on_batch(images, targets)
-    assert np.isfinite(loss)
-    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    # The head starts at zero, so the body gets no gradient before the head has moved:
+    # the first step trains the head only.
+    for _ in range(3):
+        assert np.isfinite(model.train_on_batch(images, targets))
+    moved = [not np.array_equal(a, w.numpy()) for a, w in zip(trainable, body.trainable_weights,
+                                                              strict=True)]  # fmt: skip
+    statistics_moved = any(
+        not np.array_equal(a, w.numpy())
+        for a, w in zip(statistics, body.non_trainable_weights, strict=True)
+    )
+    return float(np.mean(moved)), statistics_moved
+
+
+@pytest.mark.parametrize("backbone", list(BACKBONES))
+def test_every_backbone_body_learns_and_outputs_distributions(backbone):
+    share, _ = _moved_body_weights(backbone, 1e-3)
+    assert share > 0.9  # the convolutions, not only the head or BatchNorm statistics
+
+
+def test_the_body_check_tells_learning_from_batch_norm_statistics():
+    """With a learning rate of 0 nothing trainable moves, though BatchNorm statistics do:
+    a check on all weights would pass without any learning."""
+    share, statistics_moved = _moved_body_weights("mobilenet_v3_large", 0.0)
+    assert share == 0 and statistics_moved
+
+
+def test_predictions_are_distributions():
+    model = build_model("densenet121", SIZE, SIZE, weights=None, dropout=0.1)
+    images = np.random.default_rng(0).normal(size=(4, SIZE, SIZE, 1)).astype("float32")
+    model.get_layer("classes").set_weights(
+        [np.random.default_rng(2).normal(size=w.shape) for w in model.get_layer("classes").get_weights()]
+    )  # a trained head: not the uniform start
     predictions = model.predict(images, verbose=0)
-    assert predictions.shape == (4, 6)
+    assert predictions.shape == (4, 6) and (predictions > 0).all()
+    assert not np.allclose(predictions, 1 / 6)
     np.testing.assert_allclose(predictions.sum(axis=1), 1.0, rtol=1e-5)
 
 

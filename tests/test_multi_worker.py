@@ -19,7 +19,7 @@ from eeg_hba.multi_worker import chief_only, is_chief, scratch_folder
 from eeg_hba.training import TrainingConfig, training_backup
 
 from .cluster import HOST, ProcessGroups, Started, free_port, process_groups, wait_all
-from .conftest import TINY_RUN, TINY_SYNTHETIC, make_project, run_session
+from .conftest import TINY_RUN, TINY_SYNTHETIC, make_project, run_session, training_config
 
 LIFETIME_S = 600  # a safety net: nothing started here outlives it
 RUN_TIMEOUT_S = 400
@@ -33,6 +33,7 @@ SIZES = {
 #: What a run of training writes in the project (the chief's, and only the chief's).
 OUTPUTS = [
     f"data/06_models/{BACKBONE}/model.keras",
+    f"data/06_models/{BACKBONE}/model_runs",
     f"data/08_reporting/{BACKBONE}/training_history.csv",
     f"data/08_reporting/{BACKBONE}/training_curve.png",
     f"data/08_reporting/{BACKBONE}/training_summary.json",
@@ -104,14 +105,15 @@ def test_two_workers_train_one_model_and_only_the_chief_writes(prepared_project,
     assert not (prepared_project / f"data/06_models/{BACKBONE}/training_backup").exists()
     scratch = re.search(r"writes its outputs to (\S+),", other)[1]
     assert "writes its outputs to" not in chief and not Path(scratch).exists()
-    history = pd.read_csv(prepared_project / OUTPUTS[1])
+    history = pd.read_csv(prepared_project / OUTPUTS[2])
     assert len(history) == 3  # TINY_RUN: 2 + 1 epochs
 
     client = MlflowClient(tracking_uri=f"sqlite:///{prepared_project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("eeg_hba")
     runs = client.search_runs([experiment.experiment_id])
     trainings = sorted(r.info.run_name for r in runs if BACKBONE in r.info.run_name)
-    assert trainings == [BACKBONE, f"train_{BACKBONE}"]  # one kedro run, one backbone run
+    # one kedro run, one backbone run, one model run (seed 42, fold 0)
+    assert trainings == [BACKBONE, f"{BACKBONE} seed-42_fold-0", f"train_{BACKBONE}"]
     trained = next(r for r in runs if r.info.run_name == BACKBONE)
     assert trained.info.status == "FINISHED" and trained.data.params["replicas"] == "2"
     assert Path(experiment.artifact_location.removeprefix("file://")).is_relative_to(
@@ -151,9 +153,7 @@ def test_other_workers_write_inside_their_scratch_folder(monkeypatch):
 
 def _crashed_backup(tmp_path: Path, rows: int) -> tuple[TrainingConfig, Path]:
     """The chief's backup of a training that crashed after its first epoch."""
-    config = TrainingConfig(
-        backbone="tiny", image_height=8, image_width=8, backup_dir=str(tmp_path / "{backbone}")
-    )
+    config = training_config(backbone="tiny", backup_dir=str(tmp_path / "{backbone}"))
     with pytest.raises(KeyboardInterrupt), training_backup(config, rows) as backup:
         (backup / "stage1.csv").write_text("epoch,loss\n0,1.5\n")
         raise KeyboardInterrupt  # the crash: the backup stays
@@ -264,4 +264,4 @@ def test_a_killed_worker_is_reported_within_a_bounded_time(prepared_project, tmp
     client = MlflowClient(tracking_uri=f"sqlite:///{prepared_project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("eeg_hba")
     runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
-    assert runs[0].info.run_name == BACKBONE and runs[0].info.status == "FAILED"
+    assert runs[0].info.run_name.startswith(BACKBONE) and runs[0].info.status == "FAILED"

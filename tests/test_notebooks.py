@@ -71,7 +71,7 @@ def test_model_comparison_notebook_reads_every_run(
     runs_table = tables_of(notebook)[0]
     for model in ("efficientnet_b2", "mobilenet_v3_large", "resnet50_v2", "densenet121"):
         assert model in runs_table
-    assert "ensemble" in runs_table
+    assert "ensemble" in runs_table and "classical" in runs_table and "class prior" in runs_table
     report = outputs_of(notebook, "text/markdown")[-1]
-    assert report.startswith("# Model comparison on the held-out test split")
+    assert report.startswith("# Model comparison on the held-out split")
     assert len(outputs_of(notebook, "image/png")) == 2

@@ -3,7 +3,7 @@ unpickled, raw HMS tables read as text, and partitions a node may resume from.""
 
 import logging
 import posixpath
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import PurePosixPath
 from typing import Any
@@ -93,31 +93,49 @@ class AtomicDataset(AbstractVersionedDataset[Any, Any]):
         }
 
 
-class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
-    """A dict of arrays in one ``.npz`` file, saved atomically; loading refuses pickles.
+class NpzArchive(Mapping[str, np.ndarray]):
+    """The arrays of one ``.npz`` file, each read only when asked for (a zip member is read
+    on its own), never unpickled: a shard's features or fingerprint without its images."""
 
-    ``keys`` loads only those arrays (a zip member is read on its own), e.g. to check a
-    shard's fingerprint without reading its images.
-    """
+    def __init__(self, fs: fsspec.AbstractFileSystem, path: str):
+        self._fs, self._path = fs, path
+        with fs.open(path, "rb") as file:
+            self._keys = tuple(np.load(file, allow_pickle=False).files)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._keys:
+            raise KeyError(f"{key!r} is not in {self._path} (it holds {list(self._keys)})")
+        with self._fs.open(self._path, "rb") as file:
+            return np.load(file, allow_pickle=False)[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+class NpzDataset(AbstractDataset[dict[str, np.ndarray], NpzArchive]):
+    """A dict of arrays in one ``.npz`` file, saved atomically; loaded as an ``NpzArchive``
+    that reads each array when it is used and refuses pickles."""
 
     def __init__(
         self,
         filepath: str,
-        keys: list[str] | None = None,
         fs_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ):
         protocol, path = get_protocol_and_path(filepath)
         self._protocol = protocol
         self._filepath = PurePosixPath(path)
-        self._keys = keys
         self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
         self.metadata = metadata
 
-    def load(self) -> dict[str, np.ndarray]:
-        with self._fs.open(get_filepath_str(self._filepath, self._protocol), "rb") as file:
-            archive = np.load(file, allow_pickle=False)
-            return {key: archive[key] for key in self._keys or archive.files}
+    def load(self) -> NpzArchive:
+        return NpzArchive(self._fs, get_filepath_str(self._filepath, self._protocol))
 
     def save(self, data: dict[str, np.ndarray]) -> None:
         target = get_filepath_str(self._filepath, self._protocol)
@@ -128,7 +146,7 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
         return self._fs.exists(get_filepath_str(self._filepath, self._protocol))
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol, "keys": self._keys}
+        return {"filepath": self._filepath, "protocol": self._protocol}
 
 
 class RawTableDataset(CSVDataset):

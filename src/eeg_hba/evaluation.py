@@ -1,6 +1,11 @@
-"""Evaluation on the held-out test split, baselines and the ensemble. No Kedro imports.
+"""Scores on the held-out split with patient-level intervals, baselines and the ensemble.
 
-Every score is ``eeg_hba.metrics.kl_divergence``, the leaderboard's metric.
+No Kedro imports. Every score is ``eeg_hba.metrics``' leaderboard KL. A prediction table
+is ``eeg_id`` + the six submission columns, and ``seed`` when a model trained once per
+seed. Held-out patients are few, so every score carries a 95 % interval from a bootstrap
+over patients, and "A beats B" is a paired bootstrap of the per-EEG differences: its
+interval must exclude zero. Seeds show how much a score moves with the training seed
+alone (the split is fixed); intervals show how much it would move with other patients.
 """
 
 import numpy as np
@@ -8,11 +13,11 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from eeg_hba.hms import CLASSES, TARGET_COLUMNS, VOTE_COLUMNS
-from eeg_hba.labels import TEST_SPLIT, TRAIN_SPLIT
-from eeg_hba.metrics import kl_divergence, kl_per_row
-from eeg_hba.synthetic import LATENT_COLUMNS
+from eeg_hba.labels import TRAIN_SPLIT, holdout_rows
+from eeg_hba.metrics import kl_divergence, kl_per_row, kl_terms
 
 PREDICTION_COLUMNS = VOTE_COLUMNS  # predictions use the submission's column names
+CONFIDENCE = 0.95
 
 
 def as_prediction_table(eeg_ids: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
@@ -45,18 +50,22 @@ def evaluate(label_table: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, 
     rows, values = _aligned(label_table, predictions)
     targets = rows[list(TARGET_COLUMNS)].to_numpy(np.float64)
     high = rows["high_vote"].to_numpy(bool)
-    clipped = np.clip(values, 1e-15, 1 - 1e-15)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(targets > 0, targets * np.log(targets / clipped), 0.0)
+    terms = kl_terms(targets, values)
     predicted_class = np.asarray(CLASSES)[values.argmax(axis=1)]
     return {
-        "kl_all": kl_divergence(targets, values),
+        "kl_all": float(terms.sum(axis=1).mean()),
         "kl_high_vote": kl_divergence(targets[high], values[high]) if high.any() else float("nan"),
         "accuracy": float((predicted_class == rows["expert_consensus"].to_numpy()).mean()),
         **{f"kl_{name.lower()}": float(terms[:, k].mean()) for k, name in enumerate(CLASSES)},
         "rows": len(rows),
         "high_vote_rows": int(high.sum()),
     }
+
+
+def row_kl(label_table: pd.DataFrame, predictions: pd.DataFrame) -> pd.Series:
+    """Each labelled EEG's KL, indexed by eeg_id in the label table's order."""
+    rows, values = _aligned(label_table, predictions)
+    return pd.Series(kl_per_row(rows[list(TARGET_COLUMNS)], values), index=rows.index)
 
 
 def confusion_table(label_table: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -83,6 +92,143 @@ def reliability_table(
     )
 
 
+# --- seeds and patient-level intervals ----------------------------------------------------
+
+
+def by_seed(predictions: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """A prediction table split by training seed (one entry, seed 0, if it has none)."""
+    if "seed" not in predictions:
+        return {0: predictions}
+    return {
+        int(seed): rows.drop(columns="seed")
+        for seed, rows in predictions.groupby("seed", sort=True)
+    }
+
+
+def mean_over_folds(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Each seed's prediction per eeg_id: the mean of its fold models' predictions."""
+    mean = (
+        predictions.groupby(["seed", "eeg_id"], sort=True)[list(PREDICTION_COLUMNS)]
+        .mean()
+        .reset_index()
+    )
+    table = as_prediction_table(mean["eeg_id"].to_numpy(), mean[list(PREDICTION_COLUMNS)])
+    table.insert(1, "seed", mean["seed"].to_numpy(np.int64))
+    return table
+
+
+def mean_over_seeds(predictions: pd.DataFrame) -> pd.DataFrame:
+    """One prediction per eeg_id: the mean of the seeds' predictions."""
+    if "seed" not in predictions:
+        return predictions
+    mean = predictions.drop(columns="seed").groupby("eeg_id", sort=False).mean()
+    return as_prediction_table(mean.index.to_numpy(), mean.to_numpy())
+
+
+def patient_bootstrap_means(
+    values: pd.Series, patients: pd.Series, resamples: int, seed: int
+) -> np.ndarray:
+    """Means of ``values`` over ``resamples`` resamplings of whole patients, with
+    replacement: rows of one patient are not independent, so they move together."""
+    codes, unique = pd.factorize(patients.to_numpy())
+    sums = np.bincount(codes, weights=values.to_numpy(np.float64), minlength=len(unique))
+    counts = np.bincount(codes, minlength=len(unique)).astype(np.float64)
+    # how often each patient is drawn in each resample of len(unique) patients
+    weights = np.random.default_rng(seed).multinomial(
+        len(unique), np.full(len(unique), 1 / len(unique)), size=resamples
+    )
+    return (weights @ sums) / (weights @ counts)
+
+
+def interval(means: np.ndarray) -> tuple[float, float]:
+    """The central ``CONFIDENCE`` percentile interval of bootstrap means."""
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def paired_verdict(low: float, high: float) -> str:
+    """From the interval of (A's KL - B's KL): does A beat B?"""
+    if high < 0:
+        return "yes"
+    if low > 0:
+        return "no (worse)"
+    return "tie"
+
+
+def seed_summary(label_table: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, float]:
+    """``evaluate`` per seed, then each metric's mean and (over several seeds) its ``_sd``."""
+    per_seed = pd.DataFrame(
+        [evaluate(label_table, rows) for rows in by_seed(predictions).values()]
+    )
+    summary = per_seed.mean().to_dict()
+    summary.update({f"{k}_sd": float(v) for k, v in per_seed.std(ddof=1).fillna(0.0).items()
+                    if k.startswith(("kl_all", "kl_high_vote", "accuracy"))})  # fmt: skip
+    summary["seeds"] = len(per_seed)
+    return summary
+
+
+def seed_mean_row_kl(label_table: pd.DataFrame, predictions: pd.DataFrame) -> pd.Series:
+    """Each labelled EEG's KL averaged over the seeds' predictions, by eeg_id."""
+    per_seed = [row_kl(label_table, rows) for rows in by_seed(predictions).values()]
+    return pd.concat(per_seed, axis=1).mean(axis=1)
+
+
+def score_model(
+    label_table: pd.DataFrame,
+    predictions: pd.DataFrame,
+    references: dict[str, pd.DataFrame],
+    resamples: int,
+    seed: int,
+) -> dict[str, float | str]:
+    """Held-out scores of one model: ``evaluate``'s metrics (mean over seeds, ``_sd`` over
+    seeds), 95 % patient intervals of both KLs, and for each reference model (e.g. the
+    classical baseline, the class prior) the paired-bootstrap verdict ``beats_<name>``
+    with the interval of the mean KL difference. Intervals and paired tests use each
+    EEG's KL averaged over the seeds."""
+    rows = holdout_rows(label_table)
+    by_eeg = rows.set_index("eeg_id")
+    scores: dict[str, float | str] = seed_summary(rows, predictions)
+    per_eeg = seed_mean_row_kl(rows, predictions)
+
+    def bootstrap(values: pd.Series) -> tuple[float, float]:
+        patients = by_eeg.loc[values.index, "patient_id"]
+        return interval(patient_bootstrap_means(values, patients, resamples, seed))
+
+    scores["kl_all_ci_low"], scores["kl_all_ci_high"] = bootstrap(per_eeg)
+    high = per_eeg[by_eeg.loc[per_eeg.index, "high_vote"].to_numpy(bool)]
+    if not high.empty:
+        scores["kl_high_vote_ci_low"], scores["kl_high_vote_ci_high"] = bootstrap(high)
+    for name, reference in references.items():
+        difference = per_eeg - seed_mean_row_kl(rows, reference)
+        low, high_end = bootstrap(difference)
+        scores[f"kl_difference_vs_{name}"] = float(difference.mean())
+        scores[f"kl_difference_vs_{name}_ci_low"] = low
+        scores[f"kl_difference_vs_{name}_ci_high"] = high_end
+        scores[f"beats_{name}"] = paired_verdict(low, high_end)
+    return scores
+
+
+def out_of_fold_scores(
+    label_table: pd.DataFrame, validation_predictions: pd.DataFrame, resamples: int, seed: int
+) -> dict[str, float]:
+    """``validation_kl``: the KL of each model on its own validation fold (rows it never
+    trained on), over every EEG of the trained folds, mean over seeds; with its 95 %
+    patient interval from each EEG's KL averaged over the seeds."""
+    predictions = validation_predictions.drop(columns="fold")
+    rows = label_table[label_table["eeg_id"].isin(predictions["eeg_id"])]
+    per_eeg = seed_mean_row_kl(rows, predictions)
+    patients = rows.set_index("eeg_id").loc[per_eeg.index, "patient_id"]
+    low, high = interval(patient_bootstrap_means(per_eeg, patients, resamples, seed))
+    per_seed = [evaluate(rows, p)["kl_all"] for p in by_seed(predictions).values()]
+    return {
+        "validation_kl": float(np.mean(per_seed)),
+        "validation_kl_ci_low": low,
+        "validation_kl_ci_high": high,
+        "validation_rows": len(rows),
+    }
+
+
 # --- baselines -----------------------------------------------------------------------------
 
 
@@ -97,21 +243,14 @@ def class_prior_baseline(label_table: pd.DataFrame, eeg_ids: pd.Series) -> pd.Da
     return as_prediction_table(eeg_ids.to_numpy(), np.tile(prior.to_numpy(), (len(eeg_ids), 1)))
 
 
-def oracle_baseline(latent: pd.DataFrame, eeg_ids: pd.Series) -> pd.DataFrame | None:
-    """The generator's latent distributions: the best achievable prediction on synthetic data.
-
-    None when the latent table does not cover every EEG (e.g. real data, no sidecar).
-    """
-    if latent.empty:
+def oracle_baseline(oracle: pd.DataFrame, eeg_ids: pd.Series) -> pd.DataFrame | None:
+    """The generator's expected vote distribution per EEG (``eeg_id`` + six columns): the
+    best achievable prediction on synthetic data. None when it does not cover every EEG
+    (e.g. real data, no sidecar)."""
+    if oracle.empty or not eeg_ids.isin(oracle["eeg_id"]).all():
         return None
-    per_eeg = latent.groupby("eeg_id")[list(LATENT_COLUMNS)].first()
-    if not eeg_ids.isin(per_eeg.index).all():
-        return None
-    return as_prediction_table(eeg_ids.to_numpy(), per_eeg.loc[eeg_ids].to_numpy())
-
-
-def test_rows(label_table: pd.DataFrame) -> pd.DataFrame:
-    return label_table[label_table["split"] == TEST_SPLIT]
+    per_eeg = oracle.set_index("eeg_id").loc[eeg_ids]
+    return as_prediction_table(eeg_ids.to_numpy(), per_eeg.to_numpy())
 
 
 # --- ensemble ------------------------------------------------------------------------------
@@ -144,12 +283,16 @@ def fit_ensemble_weights(
 
 
 def blend(predictions: dict[str, pd.DataFrame], weights: dict[str, float]) -> pd.DataFrame:
-    """The weighted average of several prediction tables (same eeg_ids)."""
+    """The weighted average of several prediction tables (same eeg_ids, and seeds if any)."""
     names = sorted(weights)
-    base = predictions[names[0]].set_index("eeg_id")
+    keys = ["eeg_id", "seed"] if "seed" in predictions[names[0]] else ["eeg_id"]
+    base = predictions[names[0]].set_index(keys)
     total = sum(
         weights[name]
-        * predictions[name].set_index("eeg_id").loc[base.index, list(PREDICTION_COLUMNS)]
+        * predictions[name].set_index(keys).loc[base.index, list(PREDICTION_COLUMNS)]
         for name in names
     )
-    return as_prediction_table(base.index.to_numpy(), total.to_numpy())
+    table = as_prediction_table(base.index.get_level_values("eeg_id"), total.to_numpy())
+    if "seed" in keys:
+        table.insert(1, "seed", base.index.get_level_values("seed").to_numpy())
+    return table

@@ -2,7 +2,9 @@
 
 Shards are read whole, several in parallel, windows are selected by the index,
 shuffled within a bounded buffer, augmented, batched and prefetched: the training set is
-never held in memory whole. No Kedro imports.
+never held in memory whole. Every random choice (shard order, shuffle, augmentation)
+follows from the ``seed``: the same seed gives the same batches, run after run.
+No Kedro imports.
 """
 
 from collections.abc import Callable
@@ -35,6 +37,16 @@ def _selected_positions(index: pd.DataFrame) -> dict[str, np.ndarray]:
         shard: np.sort(rows["position"].to_numpy())
         for shard, rows in index.groupby("shard", sort=True)
     }
+
+
+def example_images(shards: dict[str, ShardLoader], count: int = 2) -> np.ndarray:
+    """The first ``count`` model-input images, as a batch a model takes (n, H, W, 1)."""
+    return shards[min(shards)]()["images"][:count, ..., None].astype(np.float32)
+
+
+def image_shape(shards: dict[str, ShardLoader]) -> tuple[int, int]:
+    """(height, width) of the model-input images: what preprocessing wrote."""
+    return example_images(shards, 1).shape[1:3]
 
 
 def prediction_order(index: pd.DataFrame) -> pd.DataFrame:
@@ -82,8 +94,8 @@ def window_dataset(
         names = names.shuffle(len(positions), seed=seed, reshuffle_each_iteration=True)
     windows = sum(len(keep) for keep in positions.values())
     # The known length gives Keras the steps per epoch: a progress bar with an ETA.
-    # In order even while training: every worker of a multi-worker training must see the
-    # same sequence, from which each keeps its share (``_by_data``).
+    # Shards are read in parallel but yielded in order: the run is reproducible, and every
+    # worker of a multi-worker training sees the same sequence, of which it keeps its share.
     dataset = (
         names.map(as_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .unbatch()
@@ -94,9 +106,15 @@ def window_dataset(
     if training:
         dataset = dataset.shuffle(4 * batch_size, seed=seed, reshuffle_each_iteration=True)
         if augment is not None:
-            dataset = dataset.map(
-                lambda image, target: (augment_image(image, augment), target),
+            # One stateless seed per window, new each epoch: augmentations in parallel
+            # calls stay reproducible, which stateful random ops in a map are not.
+            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+            dataset = tf.data.Dataset.zip(dataset, seeds).map(
+                lambda window, window_seed: (
+                    augment_image(window[0], augment, window_seed), window[1]
+                ),
                 num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True,
             )
     batches = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return _by_data(batches.prefetch(tf.data.AUTOTUNE))
@@ -118,44 +136,47 @@ def swap_hemispheres(image: tf.Tensor) -> tf.Tensor:
     return tf.concat([panels[i] for i in _SWAPPED_PANELS], axis=0)
 
 
-def _band_mask(length: int, max_fraction: float) -> tf.Tensor:
+def _band_mask(length: int, max_fraction: float, seed: tf.Tensor) -> tf.Tensor:
     """1 everywhere but a random band of up to ``max_fraction`` of ``length``, which is 0."""
-    width = tf.random.uniform((), 1, max(2, int(length * max_fraction) + 1), dtype=tf.int32)
-    start = tf.random.uniform((), 0, length - width + 1, dtype=tf.int32)
+    width_seed, start_seed = tf.unstack(tf.random.split(seed, 2))
+    max_width = max(2, int(length * max_fraction) + 1)
+    width = tf.random.stateless_uniform((), width_seed, 1, max_width, dtype=tf.int32)
+    start = tf.random.stateless_uniform((), start_seed, 0, length - width + 1, dtype=tf.int32)
     positions = tf.range(length)
     return tf.cast((positions < start) | (positions >= start + width), tf.float32)
 
 
-def augment_image(image: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
-    """Random hemisphere swap, time shift and time/frequency masking of one image."""
+def augment_image(image: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> tf.Tensor:
+    """Random hemisphere swap, time shift and time/frequency masking of one image.
+
+    ``seed`` (two integers) decides every random choice: the same seed, the same result.
+    """
     height, width = image.shape[0], image.shape[1]
     half, panel = width // 2, height // len(REGIONS)
+    draws = iter(tf.unstack(tf.random.split(tf.cast(seed, tf.int64), 10)))
 
     def chance(probability: float) -> tf.Tensor:
-        return tf.random.uniform(()) < probability
+        return tf.random.stateless_uniform((), next(draws)) < probability
+
+    def mask_or_ones(probability: float, length: int) -> tf.Tensor:
+        mask_seed = next(draws)
+        return tf.cond(
+            chance(probability),
+            lambda: _band_mask(length, config.max_mask_fraction, mask_seed),
+            lambda: tf.ones(length),
+        )
 
     image = tf.cond(chance(config.hemisphere_swap), lambda: swap_hemispheres(image), lambda: image)
     max_shift = max(1, int(half * config.max_shift_fraction))
-    shift = tf.random.uniform((), -max_shift, max_shift + 1, dtype=tf.int32)
+    shift = tf.random.stateless_uniform((), next(draws), -max_shift, max_shift + 1, tf.int32)
     halves = tf.split(image, 2, axis=1)  # given spectrogram | EEG spectrogram
     halves = [
         tf.cond(chance(config.time_shift), lambda h=h: tf.roll(h, shift, axis=1), lambda h=h: h)
         for h in halves
     ]
-    time_masks = [
-        tf.cond(
-            chance(config.time_mask),
-            lambda: _band_mask(half, config.max_mask_fraction),
-            lambda: tf.ones(half),
-        )
-        for _ in halves
-    ]
+    time_masks = [mask_or_ones(config.time_mask, half) for _ in halves]
     image = tf.concat(
         [h * m[None, :, None] for h, m in zip(halves, time_masks, strict=True)], axis=1
     )
-    frequency_mask = tf.cond(
-        chance(config.frequency_mask),
-        lambda: _band_mask(panel, config.max_mask_fraction),
-        lambda: tf.ones(panel),
-    )
+    frequency_mask = mask_or_ones(config.frequency_mask, panel)
     return image * tf.tile(frequency_mask, [len(REGIONS)])[:, None, None]

@@ -116,3 +116,19 @@ def use_mixed_precision_if_gpu(enabled: bool) -> str:
     policy = "mixed_float16" if enabled and tf.config.list_physical_devices("GPU") else "float32"
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+def average_models(models: dict[str, keras.Model], name: str) -> keras.Model:
+    """One model whose output is the mean of ``models``' outputs (e.g. a backbone's fold
+    models): what gets served and logged. Each member is renamed ``<name>_<key>``, as
+    layer names in one model must differ."""
+    first = next(iter(models.values()))
+    if len(models) == 1:
+        return first
+    image = keras.Input(first.input_shape[1:], name="image")
+    outputs = []
+    for key, member in models.items():
+        member.name = f"{name}_{key}"
+        outputs.append(member(image))
+    return keras.Model(image, keras.layers.Average(name="average")(outputs), name=name)
+

@@ -3,12 +3,21 @@
 from kedro.pipeline import Pipeline
 
 from eeg_hba.models import BACKBONES
-from eeg_hba.pipelines import evaluation, ingestion, predict, preprocessing, synthetic, training
+from eeg_hba.pipelines import (
+    classical,
+    evaluation,
+    ingestion,
+    predict,
+    preprocessing,
+    synthetic,
+    training,
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """``train_all`` and each ``train_<backbone>`` include the steps upstream of training;
-    ``predict`` includes the test-window steps upstream of it, with the same code.
+    """``train_all`` (the four backbones and the classical baseline) and each
+    ``train_<backbone>`` include the steps upstream of training; ``predict`` includes the
+    test-window steps upstream of it, with the same code.
 
     The raw data comes from ``raw_data_dir``; when that is the (missing) synthetic folder,
     ``eeg_hba.hooks.EmbeddedDataHook`` generates it first.
@@ -21,7 +30,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         "synthetic": synthetic.create_pipeline(),
         "ingestion": ingestion.create_pipeline(),
         "preprocessing": preprocessing.create_pipeline(),
-        "train_all": upstream + sum(backbones.values(), Pipeline([])),
+        "classical": upstream + classical.create_pipeline(),
+        "train_all": upstream + classical.create_pipeline() + sum(backbones.values(), Pipeline([])),
         **{f"train_{name}": upstream + pipeline for name, pipeline in backbones.items()},
         "evaluation": evaluation.create_pipeline(),
         "predict": test_windows + test_inputs + predict.create_pipeline(),

@@ -1,40 +1,42 @@
-"""Figures for reports and MLflow. No Kedro imports."""
+"""Figures for reports and MLflow. No Kedro imports.
 
-import matplotlib
+Figures are built as ``matplotlib.figure.Figure`` objects, never through pyplot, so no
+GUI backend is needed and the caller's backend is left alone.
+"""
 
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 
 def training_curve(history: pd.DataFrame, title: str) -> Figure:
-    """Training and validation KL per epoch, the learning rate, and where stage 2 starts."""
-    figure, loss_axis = plt.subplots(figsize=(7, 4))
-    loss_axis.plot(history["epoch"] + 1, history["loss"], marker="o", label="training KL")
-    loss_axis.plot(history["epoch"] + 1, history["val_loss"], marker="o", label="validation KL")
-    loss_axis.set_xlabel("epoch")
-    loss_axis.set_ylabel("KL divergence")
-    stage_starts = history.loc[history["stage"].ne(history["stage"].shift()), "epoch"].iloc[1:]
-    for start in stage_starts:
-        loss_axis.axvline(
-            start + 0.5, color="grey", linestyle="--", label="fine-tune on high-vote rows"
-        )
-    rate_axis = loss_axis.twinx()
-    rate_axis.plot(history["epoch"] + 1, history["learning_rate"], color="tab:green", alpha=0.5)
-    rate_axis.set_ylabel("learning rate", color="tab:green")
-    rate_axis.set_yscale("log")
-    loss_axis.legend(loc="upper right")
-    loss_axis.set_title(title)
+    """Training and validation KL per epoch of every model run (seed, fold), and where
+    stage 2 (fine-tuning on high-vote rows) starts."""
+    figure = Figure(figsize=(7, 4))
+    axis = figure.subplots()
+    runs = history.groupby(["seed", "fold"], sort=True) if "seed" in history else [("", history)]
+    for number, (run, epochs) in enumerate(runs):
+        color = f"C{number % 10}"
+        label = "" if run == "" else f"seed {run[0]}, fold {run[1]}: "
+        axis.plot(epochs["epoch"] + 1, epochs["loss"], color=color, linestyle=":",
+                  label=f"{label}training")  # fmt: skip
+        axis.plot(epochs["epoch"] + 1, epochs["val_loss"], color=color, marker="o",
+                  markersize=3, label=f"{label}validation")  # fmt: skip
+    first = next(iter(runs))[1]
+    for start in first.loc[first["stage"].ne(first["stage"].shift()), "epoch"].iloc[1:]:
+        axis.axvline(start + 0.5, color="grey", linestyle="--")
+    axis.set_xlabel("epoch (dashed line: fine-tuning on high-vote rows starts)")
+    axis.set_ylabel("KL divergence")
+    axis.legend(loc="upper right", fontsize=7)
+    axis.set_title(title)
     figure.tight_layout()
     return figure
 
 
 def confusion_figure(confusion: pd.DataFrame, title: str) -> Figure:
     """Expert consensus against predicted class, counts annotated."""
-    figure, axis = plt.subplots(figsize=(5.5, 4.5))
+    figure = Figure(figsize=(5.5, 4.5))
+    axis = figure.subplots()
     axis.imshow(confusion.to_numpy(), cmap="Blues")
     axis.set_xticks(range(len(confusion.columns)), confusion.columns, rotation=45)
     axis.set_yticks(range(len(confusion.index)), confusion.index)
@@ -49,7 +51,8 @@ def confusion_figure(confusion: pd.DataFrame, title: str) -> Figure:
 
 def reliability_figure(reliability: pd.DataFrame, title: str) -> Figure:
     """Calibration: mean target share against mean predicted probability per bin."""
-    figure, axis = plt.subplots(figsize=(4.5, 4.5))
+    figure = Figure(figsize=(4.5, 4.5))
+    axis = figure.subplots()
     axis.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfectly calibrated")
     axis.plot(reliability["predicted"], reliability["observed"], marker="o", label="model")
     axis.set_xlabel("predicted probability")
@@ -63,15 +66,23 @@ def reliability_figure(reliability: pd.DataFrame, title: str) -> Figure:
 
 
 def comparison_figure(report: pd.DataFrame) -> Figure:
-    """Test KL (all rows and high-vote rows) of every model and baseline, best first."""
+    """Held-out KL (all rows and high-vote rows) of every model, best first, with the
+    95 % patient-bootstrap intervals as error bars."""
     ordered = report.sort_values("kl_all")
-    figure, axis = plt.subplots(figsize=(7, 0.45 * len(ordered) + 1.5))
+    figure = Figure(figsize=(7, 0.45 * len(ordered) + 1.5))
+    axis = figure.subplots()
     positions = np.arange(len(ordered))
-    axis.barh(positions - 0.2, ordered["kl_all"], height=0.4, label="all test rows")
-    axis.barh(positions + 0.2, ordered["kl_high_vote"], height=0.4, label="high-vote rows")
+    for offset, metric, label in ((-0.2, "kl_all", "all held-out EEGs"),
+                                  (0.2, "kl_high_vote", "high-vote EEGs")):  # fmt: skip
+        errors = np.abs(
+            ordered[[f"{metric}_ci_low", f"{metric}_ci_high"]].to_numpy(float).T
+            - ordered[metric].to_numpy(float)
+        )
+        axis.barh(positions + offset, ordered[metric], height=0.4, label=label,
+                  xerr=np.nan_to_num(errors), capsize=2)  # fmt: skip
     axis.set_yticks(positions, ordered["model"])
     axis.invert_yaxis()
-    axis.set_xlabel("KL divergence on the held-out test split (lower is better)")
+    axis.set_xlabel("KL divergence on the held-out split, 95 % interval (lower is better)")
     axis.legend(loc="lower right")
     figure.tight_layout()
     return figure

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eeg_hba.features import FeatureConfig, WindowError, model_input_image
+from eeg_hba.classical import FEATURE_NAMES, window_features
+from eeg_hba.features import (
+    FeatureConfig,
+    WindowError,
+    eeg_window,
+    model_input_image,
+    spectrogram_window,
+)
 from eeg_hba.hms import TARGET_COLUMNS
 
 Loader = Callable[[], pd.DataFrame]
@@ -74,26 +81,26 @@ def shard_fingerprint(job: ShardJob) -> np.ndarray:
     """What a shard's content follows from: its windows in order, their targets, and the
     feature knobs. A shard on disk with the same fingerprint need not be computed again."""
     columns = [c for c in (*WINDOW_COLUMNS, *TARGET_COLUMNS) if c in job.rows.columns]
-    digest = hashlib.sha256(repr(job.config).encode())
+    digest = hashlib.sha256(repr((job.config, FEATURE_NAMES)).encode())
     digest.update(pd.util.hash_pandas_object(job.rows[columns], index=False).to_numpy().tobytes())
     return np.array(digest.hexdigest())
 
 
 def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
-    """Images (and targets, for labelled windows) of one shard, each file loaded once, and
-    the shard's fingerprint."""
-    images = []
+    """Images and classical-baseline features (and targets, for labelled windows) of one
+    shard, each file loaded once, and the shard's fingerprint."""
+    images, features = [], []
     for spectrogram_id, rows in job.rows.groupby("spectrogram_id", sort=False):
         spectrogram = job.spectrograms[str(spectrogram_id)]()
         for row in rows.itertuples():
+            eeg = job.eegs[str(row.eeg_id)]()
+            offsets = (row.spectrogram_label_offset_seconds, row.eeg_label_offset_seconds)
             try:
-                images.append(
-                    model_input_image(
-                        spectrogram,
-                        row.spectrogram_label_offset_seconds,
-                        job.eegs[str(row.eeg_id)](),
-                        row.eeg_label_offset_seconds,
-                        job.config,
+                images.append(model_input_image(spectrogram, offsets[0], eeg, offsets[1],
+                                                 job.config))  # fmt: skip
+                features.append(
+                    window_features(
+                        spectrogram_window(spectrogram, offsets[0]), eeg_window(eeg, offsets[1])
                     )
                 )
             except WindowError as error:
@@ -102,6 +109,7 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
                 ) from error
     arrays = {
         "images": np.stack(images),
+        "features": np.stack(features).astype(np.float32),
         "eeg_id": job.rows["eeg_id"].to_numpy(np.int64),
         "fingerprint": shard_fingerprint(job),
     }
@@ -129,3 +137,14 @@ def unfinished_jobs(
         return bool(fingerprint == shard_fingerprint(job))
 
     return {name: job for name, job in jobs.items() if not is_done(name, job)}
+
+
+def gather(index: pd.DataFrame, shards: dict[str, Callable[[], dict]], key: str) -> np.ndarray:
+    """One array of the shards (e.g. ``features``), its row ``i`` for row ``i`` of ``index``."""
+    gathered = None
+    for name, rows in index.groupby("shard", sort=True):
+        values = shards[name]()[key][rows["position"].to_numpy()]
+        if gathered is None:
+            gathered = np.empty((len(index), *values.shape[1:]), values.dtype)
+        gathered[index.index.get_indexer(rows.index)] = values
+    return gathered

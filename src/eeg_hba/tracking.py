@@ -1,10 +1,14 @@
-"""MLflow helpers: each backbone trains in its own run nested under the ``kedro run``."""
+"""MLflow helpers: each backbone trains in its own run nested under the ``kedro run``,
+its model is logged with MLflow's Keras flavour, scores are linked to logged models."""
 
-import tempfile
-from pathlib import Path
+import os
+import subprocess
 
 import keras
 import mlflow
+import numpy as np
+import tensorflow as tf
+from mlflow.models import Model, infer_signature
 
 
 class MlflowEpochLogger(keras.callbacks.Callback):
@@ -14,29 +18,94 @@ class MlflowEpochLogger(keras.callbacks.Callback):
         mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch)
 
 
-def log_keras_model(model: keras.Model, artifact_path: str = "model") -> None:
-    """The trained model as a ``.keras`` artifact of the active run."""
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / f"{model.name}.keras"
-        model.save(path)
-        mlflow.log_artifact(str(path), artifact_path=artifact_path)
+class _KerasFlavor:
+    """``mlflow.keras`` whose ``save_model`` creates the model folder first: MLflow's own
+    writes the input example before it does (mlflow/mlflow#16183, open in 3.17)."""
+
+    __name__ = mlflow.keras.__name__
+
+    @staticmethod
+    def save_model(path: str, **kwargs) -> None:
+        os.makedirs(path, exist_ok=True)
+        mlflow.keras.save_model(path=path, **kwargs)
+
+
+def log_keras_model(model: keras.Model, example: np.ndarray, name: str) -> str:
+    """``model`` as an MLflow model of the active run named ``name`` (as MLflow's Models
+    view lists it), Keras flavour, with its signature (image tensor in, six probabilities
+    out) and ``example`` (a batch of real model-input images) as input example; returns
+    the LoggedModel's id."""
+    signature = infer_signature(example, model.predict(example, verbose=0))
+    info = Model.log(
+        artifact_path=None,  # MLflow 3 names logged models with ``name``
+        name=name,
+        flavor=_KerasFlavor,
+        model=model,
+        signature=signature,
+        input_example=example,
+        pip_requirements=[f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"],
+    )
+    return info.model_id
 
 
 def end_interrupted_runs(backbone: str) -> list[str]:
     """Runs of ``backbone`` left RUNNING by a killed process, newest first: marked KILLED,
-    with their parent ``kedro run``, so that a finished-looking run really finished."""
+    with their model runs and their parent ``kedro run``, so that a finished-looking run
+    really finished."""
     client = mlflow.MlflowClient()
     active = mlflow.active_run()
-    interrupted = mlflow.search_runs(
-        experiment_ids=[active.info.experiment_id] if active else None,
-        filter_string=f"tags.backbone = '{backbone}' and attributes.status = 'RUNNING'",
-        order_by=["attributes.start_time DESC"],
-        output_format="list",
-    )
+    experiments = [active.info.experiment_id] if active else None
+
+    def running(filter_string: str) -> list:
+        return mlflow.search_runs(
+            experiment_ids=experiments,
+            filter_string=f"{filter_string} and attributes.status = 'RUNNING'",
+            order_by=["attributes.start_time DESC"],
+            output_format="list",
+        )
+
+    interrupted = running(f"tags.backbone = '{backbone}'")
     for run in interrupted:
-        client.set_terminated(run.info.run_id, "KILLED")
+        children = running(f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+        for killed in [run, *children]:
+            client.set_terminated(killed.info.run_id, "KILLED")
         parent = run.data.tags.get("mlflow.parentRunId")
         is_other_parent = parent and parent != (active and active.info.run_id)
         if is_other_parent and client.get_run(parent).info.status == "RUNNING":
             client.set_terminated(parent, "KILLED")
     return [run.info.run_id for run in interrupted]
+
+
+def source_commit() -> str:
+    """The git commit of the project being run, or "unknown" outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip()
+
+
+def register_model(
+    model_id: str, name: str, tags: dict[str, str], holdout_kl: float, alias: str
+) -> str:
+    """Register a logged model as a new version of ``name`` and point ``alias`` at it when
+    it has the best held-out KL of the versions trained on the same data set (tag
+    ``data_set``): a champion of other data was judged on other patients. Returns the
+    version."""
+    client = mlflow.MlflowClient()
+    version = mlflow.register_model(
+        f"models:/{model_id}", name, tags={**tags, "holdout_kl_all": repr(holdout_kl)}
+    ).version
+    try:
+        champion = client.get_model_version_by_alias(name, alias)
+    except mlflow.exceptions.MlflowException:  # no champion yet
+        champion = None
+    if (
+        champion is None
+        or champion.tags.get("data_set") != tags["data_set"]
+        or holdout_kl < float(champion.tags["holdout_kl_all"])
+    ):
+        client.set_registered_model_alias(name, alias, version)
+    return version

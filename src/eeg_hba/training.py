@@ -1,14 +1,19 @@
-"""Two-stage training of one backbone on the patient-grouped folds. No Kedro imports.
+"""Two-stage training of one backbone, once per seed and validation fold. No Kedro imports.
 
-Stage 1 trains on every training row; stage 2 fine-tunes on the high-vote rows, which
-resemble the hidden test set (what the strong HMS solutions did). Both stages stop
-early on the validation fold's loss with the best weights restored and reduce the
-learning rate on plateaus. Held-out test rows are never used.
+A backbone trains one model per *model run*: a training seed and a patient-grouped
+validation fold (``folds`` of them: 1 trains fold 0 only, K trains every fold, as the
+strong HMS solutions did). Each model trains on the other folds' rows in two stages:
+stage 1 on every row, stage 2 fine-tuning on the high-vote rows, which resemble the
+hidden test set. Its validation fold is never trained on: predicted, it gives the
+out-of-fold score and the rows the ensemble is fitted on. Held-out rows are never used.
+
+Runs are reproducible on a CPU: every random choice follows from the seed (weights,
+dropout, data order, augmentation) and TensorFlow's op determinism is on.
 
 Training resumes after a crash: every epoch is backed up (Keras ``BackupAndRestore``)
 and logged (``CSVLogger``) under ``backup_dir``, each finished stage keeps its weights
-there, and the folder goes once training ends. The early-stopping and plateau
-counters restart on resume.
+and each finished model run its model there, and the folder goes once training ends.
+The early-stopping and plateau counters restart on resume.
 """
 
 import json
@@ -19,17 +24,18 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
 import pandas as pd
 import tensorflow as tf
 
+from eeg_hba.config import typed_config
 from eeg_hba.distributed import multi_worker_strategy, synchronize_batch_norm
 from eeg_hba.inputs import AugmentConfig, window_dataset
-from eeg_hba.labels import TRAIN_SPLIT
-from eeg_hba.models import compile_model
+from eeg_hba.labels import ModelRun, fold_rows
+from eeg_hba.models import build_model, compile_model
 from eeg_hba.multi_worker import is_chief
 
 logger = logging.getLogger(__name__)
@@ -45,41 +51,32 @@ class StageConfig:
 class TrainingConfig:
     """One backbone's knobs: ``training_defaults`` merged with its namespace's overrides.
 
-    The image size is the one preprocessing wrote.
+    Values come from ``conf/base/parameters_training.yml``; this says their types.
     """
 
     backbone: str
-    image_height: int
-    image_width: int
-    weights: str | None = None
-    dropout: float = 0.2
-    batch_norm_momentum: float | None = 0.9
-    batch_size: int = 16
-    seed: int = 42
-    validation_fold: int = 0
-    early_stopping_patience: int = 6
-    reduce_lr_patience: int = 3
-    reduce_lr_factor: float = 0.5
-    min_learning_rate: float = 1e-6
-    mixed_precision: bool = True
-    jit_compile: bool = False
-    distribution: str = "default"
-    backup_dir: str | None = None  # "{backbone}" is filled in; None: no resume
-    stage1: StageConfig = field(default_factory=lambda: StageConfig(10, 1e-3))
-    stage2: StageConfig = field(default_factory=lambda: StageConfig(4, 1e-4))
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    weights: str | None
+    dropout: float
+    batch_norm_momentum: float | None
+    batch_size: int  # per replica
+    seed: int  # the first training seed
+    seeds: int  # train every fold once per seed: seed, seed + 1, ...
+    folds: int  # validation folds to train: 1 (fold 0) up to ingestion.n_folds (all)
+    early_stopping_patience: int | None  # None: train every epoch of each stage
+    reduce_lr_patience: int | None  # None: keep each stage's learning rate
+    reduce_lr_factor: float
+    min_learning_rate: float
+    mixed_precision: bool
+    jit_compile: bool
+    distribution: str
+    backup_dir: str | None  # "{backbone}" is filled in; None: no resume
+    stage1: StageConfig
+    stage2: StageConfig
+    augment: AugmentConfig
 
     @classmethod
     def from_params(cls, defaults: dict, overrides: dict) -> "TrainingConfig":
-        merged = {**defaults, **overrides}
-        for nested in ("stage1", "stage2", "augment"):
-            merged[nested] = {**defaults.get(nested, {}), **overrides.get(nested, {})}
-        return cls(
-            **{k: v for k, v in merged.items() if k not in ("stage1", "stage2", "augment")},
-            stage1=StageConfig(**merged["stage1"]),
-            stage2=StageConfig(**merged["stage2"]),
-            augment=AugmentConfig(**merged["augment"]),
-        )
+        return typed_config(cls, defaults, overrides)
 
     @property
     def backup_path(self) -> Path | None:
@@ -117,13 +114,6 @@ def distribution_strategy(name: str) -> tf.distribute.Strategy:
     return DISTRIBUTION_STRATEGIES[name]()
 
 
-def training_rows(index: pd.DataFrame, validation_fold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, validation) rows: the validation fold out of the training split; test untouched."""
-    train_split = index[index["split"] == TRAIN_SPLIT]
-    in_fold = train_split["fold"] == validation_fold
-    return train_split[~in_fold], train_split[in_fold]
-
-
 class _LearningRateRecorder(keras.callbacks.Callback):
     """Puts the optimiser's learning rate into each epoch's logs."""
 
@@ -144,9 +134,9 @@ def _backs_up(backup: Path, plan: dict) -> bool:
 
 @contextmanager
 def training_backup(config: TrainingConfig, rows: int) -> Iterator[Path]:
-    """The backup folder of this training: kept if it is a crashed run of the same
-    training (same knobs, same number of rows), otherwise started afresh; removed once
-    training ends. Without ``backup_dir``, a temporary folder.
+    """The backup folder of this backbone's training: kept if it is a crashed run of the
+    same training (same knobs, same number of rows), otherwise started afresh; removed
+    once training ends. Without ``backup_dir``, a temporary folder.
 
     In a multi-worker training only the chief writes there; every other worker resumes
     from the chief's backup as the chief does, in a scratch copy of it.
@@ -171,10 +161,34 @@ def training_backup(config: TrainingConfig, rows: int) -> Iterator[Path]:
     shutil.rmtree(backup)
 
 
-def _save_weights_atomically(model: keras.Model, path: Path) -> None:
+def _save_atomically(save, path: Path) -> None:
+    """``save(partial)`` then rename onto ``path``: a crash leaves no half file there."""
     partial = path.with_name(f"partial-{path.name}")
-    model.save_weights(partial)
+    save(partial)
     os.replace(partial, path)
+
+
+def _stage_callbacks(config: TrainingConfig, log: Path, backup: Path) -> list:
+    callbacks = [_LearningRateRecorder()]
+    if config.reduce_lr_patience is not None:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,
+                min_lr=config.min_learning_rate,
+            )
+        )  # fmt: skip
+    if config.early_stopping_patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                patience=config.early_stopping_patience, restore_best_weights=True
+            )
+        )
+    return [
+        *callbacks,
+        # logged before it is backed up: a crash in between re-does the epoch
+        keras.callbacks.CSVLogger(str(log), append=True),
+        keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
+    ]
 
 
 def fit_two_stages(
@@ -182,6 +196,8 @@ def fit_two_stages(
     shards: dict,
     index: pd.DataFrame,
     config: TrainingConfig,
+    run: ModelRun,
+    backup: Path,
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> pd.DataFrame:
     """Train in two stages; returns one row per epoch (stage, loss, val_loss, learning_rate).
@@ -200,10 +216,10 @@ def fit_two_stages(
     # does not survive (the workers' collective operations stop matching).
     whole_batches = replicas > 1
     least_rows = batch_size if whole_batches else 1
-    train, validation = training_rows(index, config.validation_fold)
+    train, validation = fold_rows(index, run.fold)
     if len(train) < least_rows or validation.empty:
         raise ValueError(
-            f"validation fold {config.validation_fold} leaves {len(train)} training and "
+            f"validation fold {run.fold} leaves {len(train)} training and "
             f"{len(validation)} validation rows; at least {least_rows} and 1 are needed"
         )
     stages = [("all rows", config.stage1, train, validation)]
@@ -213,7 +229,7 @@ def fit_two_stages(
             ("high-vote rows", config.stage2, high_train,
              high_validation if not high_validation.empty else validation)
         )  # fmt: skip
-    shape = (config.image_height, config.image_width)
+    shape = tuple(model.input_shape[1:3])
     if replicas > 1:
         synchronize_batch_norm(model)
     history = pd.DataFrame()
@@ -221,42 +237,61 @@ def fit_two_stages(
     # functions (tens of seconds each for a deep backbone on a CPU) are reused.
     with strategy.scope():
         compile_model(model, config.stage1.learning_rate, config.jit_compile)
-    with training_backup(config, len(index)) as backup:
-        for number, (name, stage, rows, validation_rows) in enumerate(stages, start=1):
-            finished, log = backup / f"stage{number}.weights.h5", backup / f"stage{number}.csv"
-            if finished.exists():  # this stage ended before a crash
-                model.load_weights(finished)
-            else:
-                model.optimizer.learning_rate.assign(stage.learning_rate)
-                model.fit(
-                    window_dataset(shards, rows, shape, batch_size, training=True,
-                                   seed=config.seed + number, augment=config.augment,
-                                   drop_remainder=whole_batches),
-                    validation_data=window_dataset(shards, validation_rows, shape, batch_size),
-                    shuffle=False,  # window_dataset shuffles the training rows itself
-                    initial_epoch=len(history),
-                    epochs=len(history) + stage.epochs,
-                    callbacks=[
-                        _LearningRateRecorder(),
-                        keras.callbacks.ReduceLROnPlateau(
-                            factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,
-                            min_lr=config.min_learning_rate,
-                        ),
-                        keras.callbacks.EarlyStopping(
-                            patience=config.early_stopping_patience, restore_best_weights=True
-                        ),
-                        # logged before it is backed up: a crash in between re-does the epoch
-                        keras.callbacks.CSVLogger(str(log), append=True),
-                        keras.callbacks.BackupAndRestore(
-                            str(backup / f"stage{number}"), double_checkpoint=True
-                        ),
-                        *(callbacks or []),
-                    ],
-                    # a progress bar with an ETA in a terminal, one line per epoch in a log
-                    verbose=1 if sys.stdout.isatty() else 2,
-                )  # fmt: skip
-                model._initial_epoch = None  # Keras would start the next fit where this resumed
-                _save_weights_atomically(model, finished)
-            epochs = pd.read_csv(log).drop_duplicates("epoch", keep="last")
-            history = pd.concat([history, epochs.assign(stage=name)], ignore_index=True)
+    for number, (name, stage, rows, validation_rows) in enumerate(stages, start=1):
+        finished, log = backup / f"stage{number}.weights.h5", backup / f"stage{number}.csv"
+        if finished.exists():  # this stage ended before a crash
+            model.load_weights(finished)
+        else:
+            model.optimizer.learning_rate.assign(stage.learning_rate)
+            model.fit(
+                window_dataset(shards, rows, shape, batch_size, training=True,
+                               seed=run.seed * 100 + number, augment=config.augment,
+                               drop_remainder=whole_batches),
+                validation_data=window_dataset(shards, validation_rows, shape, batch_size),
+                shuffle=False,  # window_dataset shuffles the training rows itself
+                initial_epoch=len(history),
+                epochs=len(history) + stage.epochs,
+                callbacks=[*_stage_callbacks(config, log, backup / f"stage{number}"),
+                           *(callbacks or [])],
+                # a progress bar with an ETA in a terminal, one line per epoch in a log
+                verbose=1 if sys.stdout.isatty() else 2,
+            )  # fmt: skip
+            model._initial_epoch = None  # Keras would start the next fit where this resumed
+            _save_atomically(model.save_weights, finished)
+        epochs = pd.read_csv(log).drop_duplicates("epoch", keep="last")
+        history = pd.concat([history, epochs.assign(stage=name)], ignore_index=True)
     return history[["epoch", "stage", *(c for c in history if c not in ("epoch", "stage"))]]
+
+
+def train_model_run(
+    run: ModelRun,
+    shards: dict,
+    index: pd.DataFrame,
+    image_shape: tuple[int, int],
+    config: TrainingConfig,
+    strategy: tf.distribute.Strategy,
+    backup: Path,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+) -> tuple[keras.Model, pd.DataFrame]:
+    """One model of the backbone, built from the run's seed and trained on its folds.
+
+    A model run that finished before a crash is loaded from the backup, not trained again.
+    """
+    folder = backup / run.name
+    finished, history_file = folder / "model.keras", folder / "history.csv"
+    if finished.exists():
+        logger.info("%s %s finished before the crash: loaded", config.backbone, run.name)
+        return keras.saving.load_model(finished, safe_mode=True), pd.read_csv(history_file)
+    folder.mkdir(parents=True, exist_ok=True)
+    tf.config.experimental.enable_op_determinism()  # the same seed, the same numbers
+    keras.utils.set_random_seed(run.seed)  # weights, dropout and Keras' own draws
+    with strategy.scope():  # the model's variables live on the strategy's devices
+        model = build_model(
+            config.backbone, *image_shape, config.weights, config.dropout,
+            config.batch_norm_momentum,
+        )  # fmt: skip
+    history = fit_two_stages(model, shards, index, config, run, folder, callbacks)
+    history = history.assign(seed=run.seed, fold=run.fold)
+    _save_atomically(lambda path: history.to_csv(path, index=False), history_file)
+    _save_atomically(model.save, finished)
+    return model, history

@@ -1,7 +1,8 @@
-"""Thin glue: predict, score with the leaderboard metric, log to MLflow, report."""
+"""Thin glue: predict, score on the held-out split with intervals, log to MLflow, report."""
 
 import logging
 import time
+from collections.abc import Callable
 
 import keras
 import mlflow
@@ -9,157 +10,233 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from eeg_hba.evaluation import (
-    as_prediction_table,
+    PREDICTION_COLUMNS,
     blend,
     class_prior_baseline,
     confusion_table,
-    evaluate,
     fit_ensemble_weights,
+    mean_over_folds,
+    mean_over_seeds,
     oracle_baseline,
+    out_of_fold_scores,
     reliability_table,
-    test_rows,
+    score_model,
+    seed_summary,
     uniform_baseline,
 )
-from eeg_hba.inputs import prediction_order, window_dataset
-from eeg_hba.models import BACKBONES
+from eeg_hba.labels import ModelRun, data_set_tag, fold_rows, holdout_rows
 from eeg_hba.plots import comparison_figure, confusion_figure, reliability_figure
-from eeg_hba.training import TrainingConfig, training_rows
+from eeg_hba.prediction import predict_windows
+from eeg_hba.report import comparison_markdown, comparison_table
+from eeg_hba.synthetic import LATENT_COLUMNS
+from eeg_hba.tracking import register_model, source_commit
 
 logger = logging.getLogger(__name__)
-BACKBONE_NAMES = sorted(BACKBONES)
+CLASSICAL = "classical"
 
 
-def predict_rows(
-    model: keras.Model,
-    shards: dict,
-    rows: pd.DataFrame,
-    image_shape: tuple[int, int],
-    batch_size: int,
-) -> pd.DataFrame:
-    """Predictions for ``rows`` of a model-input index, streamed from the shards.
-
-    Keras shows a progress bar with an ETA: the dataset knows its number of batches.
-    """
-    ordered = prediction_order(rows)
-    dataset = window_dataset(shards, ordered, image_shape, batch_size, with_targets=False)
-    logger.info(
-        "Predicting %d windows in %d batches with %s",
-        len(ordered), int(dataset.cardinality()), model.name,
-    )  # fmt: skip
-    probabilities = model.predict(dataset, verbose=1)
-    return as_prediction_table(ordered["eeg_id"].to_numpy(), probabilities)
-
-
-def predict_validation_and_test(
-    model: keras.Model,
+def predict_backbone(
+    model_runs: dict[str, Callable[[], keras.Model]],
     index: pd.DataFrame,
     shards: dict,
-    preprocessing: dict,
-    defaults: dict,
-    overrides: dict,
+    batch_size: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-    """Validation-fold predictions (to fit the ensemble), test-split predictions, and the
-    test prediction throughput in windows per second."""
-    image = {k: preprocessing["features"][k] for k in ("image_height", "image_width")}
-    config = TrainingConfig.from_params({**defaults, **image}, overrides)
-    shape = (config.image_height, config.image_width)
-    _, validation = training_rows(index, config.validation_fold)
-    validation_predictions = predict_rows(model, shards, validation, shape, config.batch_size)
-    started = time.perf_counter()
-    test_predictions = predict_rows(model, shards, test_rows(index), shape, config.batch_size)
-    throughput = len(test_predictions) / (time.perf_counter() - started)
-    return validation_predictions, test_predictions, throughput
+    """Each model's predictions on its own validation fold (out-of-fold: what the ensemble
+    is fitted on) and on the held-out split, averaged over the folds of each seed; and the
+    held-out prediction throughput in windows per second."""
+    validation, holdout, seconds = [], [], 0.0
+    for name, load in sorted(model_runs.items()):
+        run, model = ModelRun.from_name(name), load()
+        _, fold = fold_rows(index, run.fold)
+        labels = {"seed": run.seed, "fold": run.fold}
+        validation.append(predict_windows(model, shards, fold, batch_size).assign(**labels))
+        started = time.perf_counter()
+        holdout.append(predict_windows(model, shards, holdout_rows(index), batch_size))
+        seconds += time.perf_counter() - started
+        holdout[-1] = holdout[-1].assign(**labels)
+    holdout_predictions = pd.concat(holdout, ignore_index=True)
+    throughput = len(holdout_predictions) / seconds
+    validation_predictions = pd.concat(validation, ignore_index=True)
+    return validation_predictions, mean_over_folds(holdout_predictions), throughput
 
 
-def evaluate_backbone(
-    label_table: pd.DataFrame, test_predictions: pd.DataFrame, summary: dict, throughput: float
+def _log_scores(
+    run_id: str,
+    scores: dict,
+    figures: dict[str, Figure] | None = None,
+    model_id: str | None = None,
+) -> None:
+    """Numbers as ``holdout_*`` metrics (linked to the logged model, if any, so MLflow's
+    Models view shows them), verdicts as tags, figures as artifacts of a run."""
+    with mlflow.start_run(run_id=run_id, nested=True):
+        mlflow.log_metrics(
+            {f"holdout_{k}": float(v) for k, v in scores.items() if isinstance(v, int | float)},
+            model_id=model_id,
+        )
+        mlflow.set_tags({k: v for k, v in scores.items() if isinstance(v, str)})
+        for name, figure in (figures or {}).items():
+            mlflow.log_figure(figure, name)
+
+
+def _references(
+    label_table: pd.DataFrame, classical_predictions: pd.DataFrame | None
+) -> dict[str, pd.DataFrame]:
+    """The models every other is tested against: the classical baseline and the prior."""
+    eeg_ids = holdout_rows(label_table)["eeg_id"]
+    references = {"class_prior": class_prior_baseline(label_table, eeg_ids)}
+    if classical_predictions is not None:
+        references[CLASSICAL] = classical_predictions
+    return references
+
+
+def _register(model_id: str, name: str, label_table: pd.DataFrame, raw_data_dir: str,
+              holdout_kl: float, registry: dict) -> None:  # fmt: skip
+    """A new version of ``<prefix>-<name>`` in the model registry (unless switched off)."""
+    if not registry["enabled"]:
+        return
+    tags = {"data_set": data_set_tag(raw_data_dir, label_table), "git_commit": source_commit()}
+    registered = f"{registry['prefix']}-{name}"
+    version = register_model(model_id, registered, tags, holdout_kl, registry["alias"])
+    logger.info("Registered %s version %s (%s)", registered, version, tags["data_set"])
+
+
+def evaluate_model(
+    label_table: pd.DataFrame,
+    holdout_predictions: pd.DataFrame,
+    validation_predictions: pd.DataFrame,
+    summary: dict,
+    throughput: float,
+    params: dict,
+    raw_data_dir: str,
+    classical_predictions: pd.DataFrame | None = None,
 ) -> tuple[dict, Figure, Figure]:
-    """Test metrics and figures, also logged into the backbone's own MLflow run."""
-    test = test_rows(label_table)
-    metrics = {**evaluate(test, test_predictions), "windows_per_second": throughput}
-    name = summary["backbone"]
-    confusion = confusion_figure(confusion_table(test, test_predictions), f"{name}: test split")
-    reliability = reliability_figure(
-        reliability_table(test, test_predictions), f"{name}: calibration"
-    )
-    with mlflow.start_run(run_id=summary["mlflow_run_id"], nested=True):
-        mlflow.log_metrics({f"test_{k}": float(v) for k, v in metrics.items()})
-        mlflow.log_figure(confusion, "confusion_matrix.png")
-        mlflow.log_figure(reliability, "reliability.png")
+    """Held-out scores with intervals (and verdicts against the classical baseline, when
+    this is not it, and the class prior), the out-of-fold KL and figures; logged into the
+    model's MLflow run and linked to its logged model, which is registered."""
+    name = summary["model"]
+    scores = {
+        "kind": summary["kind"],
+        **score_model(
+            label_table, holdout_predictions, _references(label_table, classical_predictions),
+            params["bootstrap_resamples"], params["bootstrap_seed"],
+        ),
+        **out_of_fold_scores(label_table, validation_predictions,
+                             params["bootstrap_resamples"], params["bootstrap_seed"]),
+        "windows_per_second": throughput,
+        "parameters": summary["parameter_count"],
+        "training_seconds": summary["training_seconds"],
+    }  # fmt: skip
+    holdout, seed_mean = holdout_rows(label_table), mean_over_seeds(holdout_predictions)
+    confusion = confusion_figure(confusion_table(holdout, seed_mean), f"{name}: held-out split")
+    reliability = reliability_figure(reliability_table(holdout, seed_mean), f"{name}: calibration")
+    model_id = summary.get("mlflow_model_id")
+    _log_scores(
+        summary["mlflow_run_id"], scores,
+        {"confusion_matrix.png": confusion, "reliability.png": reliability}, model_id,
+    )  # fmt: skip
+    if model_id is not None:
+        _register(model_id, name, label_table, raw_data_dir, scores["kl_all"], params["registry"])
     logger.info(
-        "%s: test KL %.3f (high-vote %.3f)", name, metrics["kl_all"], metrics["kl_high_vote"]
-    )
-    return metrics, confusion, reliability
+        "%s: held-out KL %.3f [%.3f, %.3f]", name, scores["kl_all"], scores["kl_all_ci_low"],
+        scores["kl_all_ci_high"],
+    )  # fmt: skip
+    return scores, confusion, reliability
 
 
-def evaluate_baselines(label_table: pd.DataFrame, latent: pd.DataFrame) -> dict[str, dict]:
-    """Uniform 1/6, the training class prior and, on synthetic data, the oracle."""
-    test = test_rows(label_table)
+def evaluate_baselines(
+    label_table: pd.DataFrame,
+    oracle: pd.DataFrame,
+    classical_predictions: pd.DataFrame,
+    params: dict,
+) -> dict[str, dict]:
+    """Uniform 1/6, the training class prior and, on synthetic data, the oracle, each
+    scored as the models are and logged as a nested MLflow run of its own."""
+    eeg_ids = holdout_rows(label_table)["eeg_id"]
+    prior = class_prior_baseline(label_table, eeg_ids)
+    if not oracle.empty:  # TODO(issue 11 merge): the generator's expected votes per EEG
+        oracle = oracle.groupby("eeg_id")[list(LATENT_COLUMNS)].first().reset_index()
+        oracle.columns = ["eeg_id", *PREDICTION_COLUMNS]
     candidates = {
-        "uniform (1/6)": uniform_baseline(test["eeg_id"]),
-        "class prior": class_prior_baseline(label_table, test["eeg_id"]),
-        "oracle (latent truth)": oracle_baseline(latent, test["eeg_id"]),
+        "uniform (1/6)": uniform_baseline(eeg_ids),
+        "class prior": prior,
+        "oracle (latent truth)": oracle_baseline(oracle, eeg_ids),
     }
-    return {name: evaluate(test, p) for name, p in candidates.items() if p is not None}
+    references = {"class_prior": prior, "classical": classical_predictions}
+    scores = {}
+    for name, predictions in candidates.items():
+        if predictions is None:
+            continue
+        against = {k: v for k, v in references.items() if v is not predictions}
+        scores[name] = {
+            "kind": "baseline",
+            **score_model(label_table, predictions, against, params["bootstrap_resamples"],
+                          params["bootstrap_seed"]),
+        }  # fmt: skip
+        with mlflow.start_run(run_name=name, nested=True) as run:
+            mlflow.set_tag("kind", "baseline")
+        _log_scores(run.info.run_id, scores[name])
+    return scores
 
 
 def fit_ensemble(
-    label_table: pd.DataFrame, *validation_predictions: pd.DataFrame
+    label_table: pd.DataFrame, **validation_predictions: pd.DataFrame
 ) -> dict[str, float]:
-    """Weights on the backbones' validation-fold predictions minimising KL."""
-    validation = (
-        label_table.set_index("eeg_id").loc[validation_predictions[0]["eeg_id"]].reset_index()
-    )
+    """Weights on the backbones' out-of-fold predictions (mean over seeds) minimising KL."""
+    out_of_fold = {
+        name: mean_over_seeds(predictions.drop(columns="fold"))
+        for name, predictions in validation_predictions.items()
+    }
+    common = set.intersection(*(set(p["eeg_id"]) for p in out_of_fold.values()))
+    rows = label_table[label_table["eeg_id"].isin(common)]
     weights = fit_ensemble_weights(
-        validation, dict(zip(BACKBONE_NAMES, validation_predictions, strict=True))
+        rows, {name: p[p["eeg_id"].isin(common)] for name, p in out_of_fold.items()}
     )
-    logger.info("Ensemble weights: %s", {k: round(v, 3) for k, v in weights.items()})
+    logger.info(
+        "Ensemble weights from %d out-of-fold EEGs: %s",
+        len(rows), {k: round(v, 3) for k, v in weights.items()},
+    )  # fmt: skip
     return weights
 
 
 def evaluate_ensemble(
-    label_table: pd.DataFrame, weights: dict[str, float], *test_predictions: pd.DataFrame
+    label_table: pd.DataFrame,
+    weights: dict[str, float],
+    classical_predictions: pd.DataFrame,
+    params: dict,
+    **holdout_predictions: pd.DataFrame,
 ) -> tuple[pd.DataFrame, dict]:
-    """The blended test predictions and their metrics, in an MLflow run of its own."""
-    blended = blend(dict(zip(BACKBONE_NAMES, test_predictions, strict=True)), weights)
-    metrics = evaluate(test_rows(label_table), blended)
-    with mlflow.start_run(run_name="ensemble", nested=True):
-        mlflow.set_tag("backbone", "ensemble")
+    """The blended held-out predictions (per seed) and their scores, tested against the
+    best single backbone too, in an MLflow run of its own."""
+    blended = blend(holdout_predictions, weights)
+    holdout = holdout_rows(label_table)
+    members = {
+        name: seed_summary(holdout, predictions)["kl_all"]
+        for name, predictions in holdout_predictions.items()
+    }
+    best = min(members, key=members.get)
+    references = {**_references(label_table, classical_predictions),
+                  "best_backbone": holdout_predictions[best]}  # fmt: skip
+    scores = {
+        "kind": "ensemble",
+        **score_model(label_table, blended, references, params["bootstrap_resamples"],
+                      params["bootstrap_seed"]),
+        "best_backbone": best,
+    }  # fmt: skip
+    with mlflow.start_run(run_name="ensemble", nested=True) as run:
+        mlflow.set_tag("kind", "ensemble")
         mlflow.log_params({f"weight.{k}": v for k, v in weights.items()})
-        mlflow.log_metrics({f"test_{k}": float(v) for k, v in metrics.items()})
-    return blended, metrics
+    _log_scores(run.info.run_id, scores)
+    return blended, scores
 
 
 def comparison_report(
-    baselines: dict[str, dict], ensemble: dict, *per_backbone: dict
+    baseline_scores: dict[str, dict], **model_scores: dict
 ) -> tuple[pd.DataFrame, str, Figure]:
-    """One table ranking backbones, ensemble and baselines; Markdown and a figure too.
-
-    ``per_backbone`` is each backbone's test metrics then each one's training summary.
-    """
-    metrics, summaries = per_backbone[: len(BACKBONE_NAMES)], per_backbone[len(BACKBONE_NAMES) :]
-    rows = [
-        {"model": s["backbone"], "kind": "backbone", **m, "parameters": s["parameter_count"],
-         "training_seconds": s["training_seconds"]}
-        for m, s in zip(metrics, summaries, strict=True)
-    ]  # fmt: skip
-    rows.append({"model": "ensemble", "kind": "ensemble", **ensemble})
-    rows += [{"model": name, "kind": "baseline", **m} for name, m in baselines.items()]
-    columns = ["model", "kind", "kl_all", "kl_high_vote", "accuracy", "parameters",
-               "training_seconds", "windows_per_second", "rows"]  # fmt: skip
-    report = (
-        pd.DataFrame(rows).reindex(columns=columns).sort_values("kl_all").reset_index(drop=True)
-    )
-    markdown = "\n".join([
-        "# Model comparison on the held-out test split",
-        "",
-        "KL divergence as the leaderboard computed it (lower is better); accuracy against",
-        "the expert consensus; throughput is test windows predicted per second.",
-        "",
-        report.to_markdown(index=False, floatfmt=".4g"),
-        "",
-    ])  # fmt: skip
-    figure = comparison_figure(report)
+    """One table of every model and baseline with intervals and verdicts; Markdown and a
+    figure too, logged into the ``kedro run``'s MLflow run."""
+    table = comparison_table({**model_scores, **baseline_scores})
+    markdown = comparison_markdown(table, model_scores.get("ensemble"))
+    figure = comparison_figure(table)
     mlflow.log_text(markdown, "comparison_report.md")
     mlflow.log_figure(figure, "comparison_report.png")
-    return report, markdown, figure
+    return table, markdown, figure

@@ -1,44 +1,64 @@
-"""evaluation: per-backbone test scores (namespaced), baselines, ensemble, comparison report."""
+"""evaluation: per-backbone held-out scores (namespaced), baselines, ensemble, report."""
 
 from kedro.pipeline import Node, Pipeline
 
+from eeg_hba.models import BACKBONES
+
 from .nodes import (
-    BACKBONE_NAMES,
     comparison_report,
-    evaluate_backbone,
     evaluate_baselines,
     evaluate_ensemble,
+    evaluate_model,
     fit_ensemble,
-    predict_validation_and_test,
+    predict_backbone,
 )
 
-SHARED_INPUTS = {"label_table", "train_inputs.model_input_index", "train_inputs.model_input_shards"}
-SHARED_PARAMETERS = {"params:preprocessing", "params:training_defaults"}
+SHARED_INPUTS = {
+    "label_table",
+    "train_inputs.model_input_index",
+    "train_inputs.model_input_shards",
+    "classical.holdout_predictions",
+}
+SHARED_PARAMETERS = {"params:evaluation", "params:predict.batch_size", "params:raw_data_dir"}
 
 
-def evaluation_template() -> Pipeline:
-    """Predict the validation fold and test split with one backbone, then score it."""
+def scoring_node(against_classical: bool) -> Node:
+    """Score one model (namespaced) on the held-out split, against the classical baseline
+    too unless it is the classical baseline."""
+    reference = {"classical_predictions": "classical.holdout_predictions"}
+    return Node(
+        evaluate_model,
+        {
+            "label_table": "label_table",
+            "holdout_predictions": "holdout_predictions",
+            "validation_predictions": "validation_predictions",
+            "summary": "training_summary",
+            "throughput": "prediction_throughput",
+            "params": "params:evaluation",
+            "raw_data_dir": "params:raw_data_dir",
+            **(reference if against_classical else {}),
+        },
+        ["holdout_scores", "confusion_matrix", "reliability_plot"],
+        name="evaluate_model",
+    )
+
+
+def backbone_template() -> Pipeline:
+    """Predict the validation folds and the held-out split with one backbone, score it."""
     return Pipeline(
         [
             Node(
-                predict_validation_and_test,
-                [
-                    "model",
-                    "train_inputs.model_input_index",
-                    "train_inputs.model_input_shards",
-                    "params:preprocessing",
-                    "params:training_defaults",
-                    "params:training",
-                ],
-                ["validation_predictions", "test_predictions", "prediction_throughput"],
-                name="predict_validation_and_test",
+                predict_backbone,
+                {
+                    "model_runs": "model_runs",
+                    "index": "train_inputs.model_input_index",
+                    "shards": "train_inputs.model_input_shards",
+                    "batch_size": "params:predict.batch_size",
+                },
+                ["validation_predictions", "holdout_predictions", "prediction_throughput"],
+                name="predict_backbone",
             ),
-            Node(
-                evaluate_backbone,
-                ["label_table", "test_predictions", "training_summary", "prediction_throughput"],
-                ["test_metrics", "confusion_matrix", "reliability_plot"],
-                name="evaluate_backbone",
-            ),
+            scoring_node(against_classical=True),
         ]
     )
 
@@ -47,50 +67,66 @@ def create_pipeline(**kwargs) -> Pipeline:
     per_backbone = sum(
         (
             Pipeline(
-                evaluation_template(),
+                backbone_template(),
                 namespace=name,
                 inputs=SHARED_INPUTS,
                 parameters=SHARED_PARAMETERS,
             )
-            for name in BACKBONE_NAMES
+            for name in BACKBONES
         ),
         Pipeline([]),
+    )
+    classical = Pipeline(
+        [scoring_node(against_classical=False)],
+        namespace="classical",
+        inputs={"label_table"},
+        parameters={"params:evaluation", "params:raw_data_dir"},
     )
     shared = Pipeline(
         [
             Node(
                 evaluate_baselines,
-                ["label_table", "raw_train_latent"],
-                "baseline_metrics",
+                {
+                    "label_table": "label_table",
+                    "oracle": "raw_train_latent",
+                    "classical_predictions": "classical.holdout_predictions",
+                    "params": "params:evaluation",
+                },
+                "baseline_scores",
                 name="evaluate_baselines",
             ),
             Node(
                 fit_ensemble,
-                ["label_table", *[f"{n}.validation_predictions" for n in BACKBONE_NAMES]],
+                {
+                    "label_table": "label_table",
+                    **{name: f"{name}.validation_predictions" for name in BACKBONES},
+                },
                 "ensemble_weights",
                 name="fit_ensemble",
             ),
             Node(
                 evaluate_ensemble,
-                [
-                    "label_table",
-                    "ensemble_weights",
-                    *[f"{n}.test_predictions" for n in BACKBONE_NAMES],
-                ],
-                ["ensemble_test_predictions", "ensemble_metrics"],
+                {
+                    "label_table": "label_table",
+                    "weights": "ensemble_weights",
+                    "classical_predictions": "classical.holdout_predictions",
+                    "params": "params:evaluation",
+                    **{name: f"{name}.holdout_predictions" for name in BACKBONES},
+                },
+                ["ensemble_holdout_predictions", "ensemble_scores"],
                 name="evaluate_ensemble",
             ),
             Node(
                 comparison_report,
-                [
-                    "baseline_metrics",
-                    "ensemble_metrics",
-                    *[f"{n}.test_metrics" for n in BACKBONE_NAMES],
-                    *[f"{n}.training_summary" for n in BACKBONE_NAMES],
-                ],
+                {
+                    "baseline_scores": "baseline_scores",
+                    "ensemble": "ensemble_scores",
+                    "classical": "classical.holdout_scores",
+                    **{name: f"{name}.holdout_scores" for name in BACKBONES},
+                },
                 ["comparison_table", "comparison_report", "comparison_figure"],
                 name="comparison_report",
             ),
         ]
     )
-    return per_backbone + shared
+    return per_backbone + classical + shared

@@ -16,7 +16,7 @@ from eeg_hba.contract import (
     referenced_files,
     screen_train_table,
 )
-from eeg_hba.labels import assign_splits, build_label_table
+from eeg_hba.labels import HOLDOUT_SPLIT, assign_splits, build_label_table
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +116,10 @@ def validate_test_windows(
 def make_label_table(train: pd.DataFrame, params: dict) -> pd.DataFrame:
     """One row per EEG with summed votes and targets, split by patient."""
     table = build_label_table(train, params["high_vote_threshold"])
-    table = assign_splits(table, params["test_fraction"], params["n_folds"], params["seed"])
+    table = assign_splits(table, params["holdout_fraction"], params["n_folds"], params["seed"])
     logger.info(
-        "Label table: %d EEGs (%d high-vote), %d held out for test, %d folds",
-        len(table), int(table["high_vote"].sum()), int((table["split"] == "test").sum()),
+        "Label table: %d EEGs (%d high-vote), %d held out, %d folds",
+        len(table), int(table["high_vote"].sum()), int((table["split"] == HOLDOUT_SPLIT).sum()),
         params["n_folds"],
     )  # fmt: skip
     return table

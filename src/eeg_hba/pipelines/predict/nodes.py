@@ -1,4 +1,4 @@
-"""Thin glue: predict test windows with the ensemble or one backbone, in Kaggle's format."""
+"""Thin glue: predict the submission set with the ensemble or one backbone, Kaggle's format."""
 
 import logging
 
@@ -8,7 +8,7 @@ import pandas as pd
 from eeg_hba.contract import validate_submission
 from eeg_hba.evaluation import blend
 from eeg_hba.hms import SUBMISSION_COLUMNS
-from eeg_hba.pipelines.evaluation.nodes import BACKBONE_NAMES, predict_rows
+from eeg_hba.prediction import predict_windows
 
 logger = logging.getLogger(__name__)
 
@@ -19,20 +19,20 @@ def make_submission(
     shards: dict,
     ensemble_weights: dict[str, float],
     params: dict,
-    preprocessing: dict,
-    *models: keras.Model,
+    **models: keras.Model,
 ) -> pd.DataFrame:
-    """One row per test eeg_id, in test.csv's order: ``eeg_id`` + six probabilities."""
+    """One row per test.csv eeg_id, in its order: ``eeg_id`` + six probabilities.
+
+    ``models`` are the backbones by name, each the average of its fold models.
+    """
     chosen = params["model"]
-    if chosen != "ensemble" and chosen not in BACKBONE_NAMES:
+    if chosen != "ensemble" and chosen not in models:
         raise ValueError(
-            f"predict.model must be 'ensemble' or one of {BACKBONE_NAMES}, got {chosen!r}"
+            f"predict.model must be 'ensemble' or one of {sorted(models)}, got {chosen!r}"
         )
     weights = ensemble_weights if chosen == "ensemble" else {chosen: 1.0}
-    shape = (preprocessing["features"]["image_height"], preprocessing["features"]["image_width"])
-    by_name = dict(zip(BACKBONE_NAMES, models, strict=True))
     predictions = {
-        name: predict_rows(by_name[name], shards, index, shape, params["batch_size"])
+        name: predict_windows(models[name], shards, index, params["batch_size"])
         for name, weight in weights.items()
         if weight > 0
     }

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from eeg_hba.pipelines.evaluation.nodes import BACKBONE_NAMES
+from eeg_hba.models import BACKBONES
 
 from .nodes import make_submission
 
@@ -12,15 +12,14 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 make_submission,
-                [
-                    "test_windows",
-                    "test_inputs.model_input_index",
-                    "test_inputs.model_input_shards",
-                    "ensemble_weights",
-                    "params:predict",
-                    "params:preprocessing",
-                    *[f"{name}.model" for name in BACKBONE_NAMES],
-                ],
+                {
+                    "test_windows": "test_windows",
+                    "index": "test_inputs.model_input_index",
+                    "shards": "test_inputs.model_input_shards",
+                    "ensemble_weights": "ensemble_weights",
+                    "params": "params:predict",
+                    **{name: f"{name}.model" for name in BACKBONES},
+                },
                 "submission",
                 name="make_submission",
             )

@@ -1,7 +1,8 @@
-"""Thin glue: train one backbone in its own nested MLflow run."""
+"""Thin glue: train one backbone's models in MLflow runs nested under the backbone's run."""
 
 import logging
 import time
+from collections.abc import Callable
 
 import keras
 import mlflow
@@ -9,62 +10,83 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from eeg_hba.distributed import weights_digest
-from eeg_hba.models import build_model, use_mixed_precision_if_gpu
+from eeg_hba.inputs import example_images, image_shape
+from eeg_hba.labels import model_runs
+from eeg_hba.models import average_models, use_mixed_precision_if_gpu
 from eeg_hba.plots import training_curve
 from eeg_hba.tracking import MlflowEpochLogger, end_interrupted_runs, log_keras_model
-from eeg_hba.training import TrainingConfig, distribution_strategy, fit_two_stages
+from eeg_hba.training import (
+    TrainingConfig,
+    distribution_strategy,
+    train_model_run,
+    training_backup,
+)
 
 logger = logging.getLogger(__name__)
 
 
 def train_backbone(
-    index: pd.DataFrame, shards: dict, preprocessing: dict, defaults: dict, overrides: dict
-) -> tuple[keras.Model, pd.DataFrame, Figure, dict]:
-    """Train, log params, per-epoch metrics, the curve and the model to a run named after
-    the backbone; a failure ends that run as FAILED, a killed run is marked KILLED by the
-    next one, which resumes its training (tag ``resumed_from``)."""
-    image = {k: preprocessing["features"][k] for k in ("image_height", "image_width")}
-    config = TrainingConfig.from_params({**defaults, **image}, overrides)
-    keras.utils.set_random_seed(config.seed)
+    index: pd.DataFrame, shards: dict, defaults: dict, overrides: dict
+) -> tuple[keras.Model, dict[str, Callable[[], keras.Model]], pd.DataFrame, Figure, dict]:
+    """Train one model per seed and fold, each in an MLflow run nested under a run named
+    after the backbone (params, per-epoch metrics), and their average: the backbone's
+    model. A failure ends the runs as FAILED; a killed run is marked KILLED by the next
+    one, which resumes its training (tag ``resumed_from``)."""
+    config = TrainingConfig.from_params(defaults, overrides)
+    shape = image_shape(shards)
     policy = use_mixed_precision_if_gpu(config.mixed_precision)
+    strategy = distribution_strategy(config.distribution)
     interrupted = end_interrupted_runs(config.backbone)
-    with mlflow.start_run(run_name=config.backbone, nested=True) as run:
+    models, histories = {}, []
+    with (
+        mlflow.start_run(run_name=config.backbone, nested=True) as run,
+        training_backup(config, len(index)) as backup,
+    ):
         mlflow.set_tag("backbone", config.backbone)
-        if interrupted and config.backup_path and config.backup_path.exists():
+        if interrupted and any(p.name != "plan.json" for p in backup.iterdir()):
             mlflow.set_tag("resumed_from", interrupted[0])  # it continues that run's epochs
-        mlflow.log_params({**config.as_flat_dict(), "precision_policy": policy})
-        strategy = distribution_strategy(config.distribution)
-        with strategy.scope():  # the model's variables live on the strategy's devices
-            model = build_model(
-                config.backbone,
-                config.image_height,
-                config.image_width,
-                config.weights,
-                config.dropout,
-                config.batch_norm_momentum,
-            )
-        mlflow.log_param("replicas", strategy.num_replicas_in_sync)
-        mlflow.log_param("parameter_count", model.count_params())
-        logger.info(
-            "Training %s (%d parameters, %s)", config.backbone, model.count_params(), policy
-        )
+        mlflow.log_params(
+            {**config.as_flat_dict(), "precision_policy": policy,
+             "replicas": strategy.num_replicas_in_sync, "image_shape": str(shape)}
+        )  # fmt: skip
         started = time.perf_counter()
-        history = fit_two_stages(model, shards, index, config, callbacks=[MlflowEpochLogger()])
+        for model_run in model_runs(config.seed, config.seeds, config.folds):
+            with mlflow.start_run(run_name=f"{config.backbone} {model_run.name}", nested=True):
+                mlflow.set_tags({"model_run": model_run.name, "seed": model_run.seed,
+                                 "fold": model_run.fold})  # fmt: skip
+                logger.info("Training %s %s (%s)", config.backbone, model_run.name, policy)
+                model, history = train_model_run(
+                    model_run, shards, index, shape, config, strategy, backup,
+                    callbacks=[MlflowEpochLogger()],
+                )  # fmt: skip
+            models[model_run.name] = model
+            histories.append(history)
         seconds = time.perf_counter() - started
+        history = pd.concat(histories, ignore_index=True)
+        parameter_count = int(next(iter(models.values())).count_params())
+        mlflow.log_param("parameter_count", parameter_count)
+        mlflow.log_metric("training_seconds", seconds)
+        figure = training_curve(history, f"{config.backbone}: KL divergence per epoch")
+        mlflow.log_figure(figure, "training_curve.png")
+        model = average_models(models, config.backbone)
         logger.info(  # the same on every worker of a multi-worker training
             "Trained %s in %.0f s, weights digest %s",
             config.backbone, seconds, weights_digest(model.get_weights()),
         )  # fmt: skip
-        mlflow.log_metric("training_seconds", seconds)
-        figure = training_curve(history, f"{config.backbone}: KL divergence per epoch")
-        mlflow.log_figure(figure, "training_curve.png")
-        log_keras_model(model)
+        model_id = log_keras_model(model, example_images(shards), name=config.backbone)
     summary = {
+        "model": config.backbone,
+        "kind": "backbone",
         "backbone": config.backbone,
         "mlflow_run_id": run.info.run_id,
-        "parameter_count": int(model.count_params()),
+        "mlflow_model_id": model_id,
+        "parameter_count": parameter_count,
         "training_seconds": seconds,
-        "epochs": len(history),
-        "best_val_loss": float(history["val_loss"].min()),
+        "model_runs": list(models),
+        "epochs": int(history.groupby(["seed", "fold"]).size().mean()),
+        "best_val_loss": float(history.groupby(["seed", "fold"])["val_loss"].min().mean()),
     }
-    return model, history, figure, summary
+    # A PartitionedDataset calls a callable partition to get its data, and a Keras model
+    # is callable: each model goes to it behind a loader.
+    loaders = {name: (lambda member=member: member) for name, member in models.items()}
+    return model, loaders, history, figure, summary

@@ -13,11 +13,10 @@ def training_template() -> Pipeline:
                 [
                     "train_inputs.model_input_index",
                     "train_inputs.model_input_shards",
-                    "params:preprocessing",
                     "params:training_defaults",
                     "params:training",
                 ],
-                ["model", "training_history", "training_curve", "training_summary"],
+                ["model", "model_runs", "training_history", "training_curve", "training_summary"],
                 name="train_backbone",
             )
         ]
@@ -30,5 +29,5 @@ def create_pipeline(backbone: str, **kwargs) -> Pipeline:
         training_template(),
         namespace=backbone,
         inputs={"train_inputs.model_input_index", "train_inputs.model_input_shards"},
-        parameters={"params:preprocessing", "params:training_defaults"},
+        parameters={"params:training_defaults"},
     )
