@@ -1,6 +1,7 @@
 """Preprocessing as a Spark job (local mode) writes the shards of the single-machine path."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,29 +25,36 @@ def spark():
     session.stop()
 
 
+def written_model_inputs(project: Path) -> tuple[dict, pd.DataFrame]:
+    """What preprocessing wrote: every shard's arrays per window set, and the index."""
+    shards = {ns: _shards(project, ns) for ns in ("train_inputs", "test_inputs")}
+    return shards, pd.read_parquet(project / "data/05_model_input/train_inputs/index.parquet")
+
+
+def assert_same_model_inputs(written: tuple[dict, pd.DataFrame], expected: tuple) -> None:
+    """The same shards holding the same arrays, bit for bit, and the same index."""
+    pd.testing.assert_frame_equal(written[1], expected[1])
+    assert written[0].keys() == expected[0].keys()
+    for namespace, shards in expected[0].items():
+        assert written[0][namespace].keys() == shards.keys()
+        for name, arrays in shards.items():
+            assert written[0][namespace][name].keys() == arrays.keys()
+            for key, array in arrays.items():
+                np.testing.assert_array_equal(written[0][namespace][name][key], array, name)
+
+
 @pytest.mark.slow
 def test_spark_job_writes_the_same_shards_as_worker_processes(spark, run_pipeline, kedro_project):
     tiny = {"synthetic": {"presets": {"default": TINY_SYNTHETIC}}}
     small_images = {"shard_size": 4, "features": {"image_height": 32, "image_width": 32}}
-    model_inputs = kedro_project / "data/05_model_input"
     run_pipeline("ingestion", **tiny)
     run_pipeline("preprocessing", **tiny, preprocessing={**small_images, "workers": 2})
-    local = {ns: _shards(kedro_project, ns) for ns in ("train_inputs", "test_inputs")}
-    local_index = pd.read_parquet(model_inputs / "train_inputs/index.parquet")
-    shutil.rmtree(model_inputs)  # the Spark run writes every shard anew
+    local = written_model_inputs(kedro_project)
+    shutil.rmtree(kedro_project / "data/05_model_input")  # the Spark run writes every shard anew
 
     run_pipeline(
         "preprocessing", **tiny, preprocessing={**small_images, "engine": "spark", "spark": SPARK}
     )
 
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(model_inputs / "train_inputs/index.parquet"), local_index
-    )
-    assert len(local["train_inputs"]) > 1  # several tasks
-    for namespace, expected in local.items():
-        written = _shards(kedro_project, namespace)
-        assert written.keys() == expected.keys()
-        for name, arrays in expected.items():
-            assert written[name].keys() == arrays.keys()
-            for key, array in arrays.items():
-                np.testing.assert_array_equal(written[name][key], array)
+    assert len(local[0]["train_inputs"]) > 1  # several tasks
+    assert_same_model_inputs(written_model_inputs(kedro_project), local)

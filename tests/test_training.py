@@ -1,6 +1,7 @@
 """Training: learns on a learnable set; train_all tracked in MLflow end to end."""
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -9,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -167,32 +169,93 @@ def test_a_failing_backbone_run_ends_failed(run_pipeline, kedro_project):
     }  # fmt: skip
 
 
-def _one_step_under(distribution: str) -> tuple[tf.distribute.Strategy, pd.DataFrame, bool]:
-    """Build under the named strategy, train one epoch of two steps; did the weights move?"""
+class _StepCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.steps += 1
+
+
+def _one_epoch_under(distribution: str) -> dict:
+    """Build under the named strategy, train one epoch; what the tests check of it."""
     shards, index = _learnable_shards(n=40)
     config = training_config(
         backbone="mobilenet_v3_large", distribution=distribution, batch_size=8,
         stage1={"epochs": 1, "learning_rate": 1e-3}, stage2={"epochs": 0, "learning_rate": 1e-4},
     )  # fmt: skip
     strategy = distribution_strategy(config.distribution)
+    counter = _StepCounter()
     with tempfile.TemporaryDirectory() as backup:
         model, history = train_model_run(
-            ModelRun(42, 0), shards, index, (LEARNABLE, LEARNABLE), config, strategy, Path(backup)
-        )
-    moved = np.abs(model.get_layer("classes").get_weights()[0]).sum() > 0  # it starts at zero
-    return strategy, history, moved
+            ModelRun(42, 0), shards, index, (LEARNABLE, LEARNABLE), config, strategy,
+            Path(backup), callbacks=[counter],
+        )  # fmt: skip
+    # every weight is a distributed variable, one copy per replica of this process
+    copies = [
+        [copy.numpy() for copy in strategy.experimental_local_results(weight.value)]
+        for weight in model.weights
+    ]
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return {
+        "strategy": next(  # its public tf.distribute name
+            name
+            for name in ("MultiWorkerMirroredStrategy", "MirroredStrategy", "Strategy")
+            if isinstance(strategy, getattr(tf.distribute, name))
+        ),
+        "task_type": resolver.task_type if resolver else None,
+        "replicas": strategy.num_replicas_in_sync,
+        "local_copies": len(copies[0]),
+        "copies_agree": all(np.array_equal(c[0], other) for c in copies for other in c),
+        "training_rows": len(fold_rows(index, 0)[0]),
+        "steps": counter.steps,
+        "epochs": len(history),
+        "finite_loss": bool(np.isfinite(history["loss"]).all()),
+        # the output layer starts at zero (the uniform prediction): has it learnt?
+        "moved": bool(np.abs(model.get_layer("classes").get_weights()[0]).sum() > 0),
+    }
 
 
-def test_training_steps_run_under_mirrored_strategy():
-    """Every other training test runs under the default strategy."""
-    strategy, history, moved = _one_step_under("mirrored")
-    assert isinstance(strategy, tf.distribute.MirroredStrategy)
-    assert strategy.num_replicas_in_sync == 1  # the CPU: no GPU here
-    assert len(history) == 1 and np.isfinite(history["loss"]).all() and moved
+def _one_epoch_in_subprocess(
+    distribution: str, cpu_devices: int = 1, env: dict[str, str] | None = None
+) -> dict:
+    """``_one_epoch_under`` in a fresh process whose CPU is split into ``cpu_devices``
+    logical devices (fixed once TensorFlow initialises, hence the process)."""
+    script = (
+        "import json, tensorflow as tf\n"
+        "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+        "tf.config.set_logical_device_configuration(\n"
+        f"    cpu, [tf.config.LogicalDeviceConfiguration()] * {cpu_devices})\n"
+        "from tests.test_training import _one_epoch_under\n"
+        f"print('RESULT', json.dumps(_one_epoch_under({distribution!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.split("RESULT ", 1)[1])
+
+
+@pytest.mark.parametrize("cpu_devices", [1, 2])
+def test_training_steps_run_under_mirrored_strategy(cpu_devices):
+    """Every other training test runs under the default strategy. On a machine without a
+    GPU, ``mirrored`` replicates over the CPU's logical devices: here one, then two."""
+    result = _one_epoch_in_subprocess("mirrored", cpu_devices)
+    assert result["strategy"] == "MirroredStrategy"
+    assert result["replicas"] == result["local_copies"] == cpu_devices
+    # batch_size is per replica: each step takes 8 windows on every replica; with several
+    # replicas only whole global batches are taken
+    rows, global_batch = result["training_rows"], 8 * cpu_devices
+    steps = math.ceil(rows / global_batch) if cpu_devices == 1 else rows // global_batch
+    assert result["steps"] == steps >= 1
+    assert result["copies_agree"]  # every replica holds the same weights, moving averages too
+    assert result["epochs"] == 1 and result["finite_loss"] and result["moved"]
 
 
 @pytest.mark.slow
-def test_multi_worker_training_follows_tf_config(tmp_path):
+def test_multi_worker_training_follows_tf_config():
     """A one-worker cluster from TF_CONFIG, as each machine of a real cluster is started."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -201,19 +264,12 @@ def test_multi_worker_training_follows_tf_config(tmp_path):
         "cluster": {"worker": [f"127.0.0.1:{port}"]},
         "task": {"type": "worker", "index": 0},
     }
-    script = (
-        "import tensorflow as tf\n"
-        "from tests.test_training import _one_step_under\n"
-        "strategy, history, moved = _one_step_under('multi_worker_mirrored')\n"
-        "print('RESULT', isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy),"
-        " strategy.cluster_resolver.task_type, strategy.num_replicas_in_sync, len(history), moved)\n"
+    result = _one_epoch_in_subprocess(
+        "multi_worker_mirrored", env={"TF_CONFIG": json.dumps(tf_config)}
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
-        env={**os.environ, "TF_CONFIG": json.dumps(tf_config)}, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "RESULT True worker 1 1 True" in done.stdout
+    assert result["strategy"] == "MultiWorkerMirroredStrategy"
+    assert result["task_type"] == "worker" and result["replicas"] == 1
+    assert result["epochs"] == 1 and result["moved"]
 
 
 def test_unknown_distribution_is_named():

@@ -64,10 +64,12 @@ def window_dataset(
     seed: int = 0,
     augment: AugmentConfig | None = None,
     with_targets: bool = True,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """Batches of ``(image[H, W, 1], target[6])`` (or images alone) for the rows of ``index``.
 
-    Unless ``training``, the order is that of ``prediction_order(index)``.
+    Unless ``training``, the order is that of ``prediction_order(index)``. With
+    ``drop_remainder``, whole batches only: a last partial batch is left out.
     """
     positions = _selected_positions(index)
 
@@ -92,7 +94,8 @@ def window_dataset(
         names = names.shuffle(len(positions), seed=seed, reshuffle_each_iteration=True)
     windows = sum(len(keep) for keep in positions.values())
     # The known length gives Keras the steps per epoch: a progress bar with an ETA.
-    # Shards are read in parallel but yielded in order: the run is reproducible.
+    # Shards are read in parallel but yielded in order: the run is reproducible, and every
+    # worker of a multi-worker training sees the same sequence, of which it keeps its share.
     dataset = (
         names.map(as_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .unbatch()
@@ -113,7 +116,18 @@ def window_dataset(
                 num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True,
             )
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    batches = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return _by_data(batches.prefetch(tf.data.AUTOTUNE))
+
+
+def _by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Shared between the workers of a multi-worker strategy by element (DATA): each reads
+    every shard and keeps its own share of the windows, the same number of batches each.
+    Sharding by FILE would need a file-reading source; ours reads shards by name through
+    ``tf.numpy_function``, and unequal shard files would give workers unequal steps."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def swap_hemispheres(image: tf.Tensor) -> tf.Tensor:

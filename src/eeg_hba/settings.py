@@ -3,6 +3,7 @@
 from kedro.config import OmegaConfigLoader
 
 from eeg_hba.hooks import EmbeddedDataHook
+from eeg_hba.multi_worker import chief_only
 
 HOOKS = (EmbeddedDataHook(),)
 
@@ -13,4 +14,7 @@ CONFIG_LOADER_ARGS = {
     # An environment (conf/kaggle, conf/local) and a nested --params override change only
     # the keys they name; the rest of each block comes from conf/base.
     "merge_strategy": {"parameters": "soft"},
+    # ${chief_only:path}: the path itself, except on a worker of a multi-worker training
+    # (TF_CONFIG) that is not the chief, where it is a scratch copy removed at exit.
+    "custom_resolvers": {"chief_only": chief_only},
 }

@@ -32,9 +32,11 @@ import pandas as pd
 import tensorflow as tf
 
 from eeg_hba.config import typed_config
+from eeg_hba.distributed import multi_worker_strategy, synchronize_batch_norm
 from eeg_hba.inputs import AugmentConfig, window_dataset
 from eeg_hba.labels import ModelRun, fold_rows
 from eeg_hba.models import build_model, compile_model
+from eeg_hba.multi_worker import is_chief
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ DISTRIBUTION_STRATEGIES = {
     "default": tf.distribute.get_strategy,  # one device: the GPU if there is one, else the CPU
     "mirrored": tf.distribute.MirroredStrategy,  # every GPU of this machine
     # several machines, each told its role by the TF_CONFIG environment variable
-    "multi_worker_mirrored": tf.distribute.MultiWorkerMirroredStrategy,
+    "multi_worker_mirrored": multi_worker_strategy,
 }
 
 
@@ -122,25 +124,39 @@ class _LearningRateRecorder(keras.callbacks.Callback):
             )
 
 
+def _backs_up(backup: Path, plan: dict) -> bool:
+    """Whether ``backup`` holds a crashed run of the training ``plan`` describes."""
+    try:
+        return json.loads((backup / "plan.json").read_text()) == plan
+    except (OSError, ValueError):  # none, or being written by the chief right now
+        return False
+
+
 @contextmanager
 def training_backup(config: TrainingConfig, rows: int) -> Iterator[Path]:
     """The backup folder of this backbone's training: kept if it is a crashed run of the
     same training (same knobs, same number of rows), otherwise started afresh; removed
-    once training ends. Without ``backup_dir``, a temporary folder."""
-    if config.backup_path is None:
+    once training ends. Without ``backup_dir``, a temporary folder.
+
+    In a multi-worker training only the chief writes there; every other worker resumes
+    from the chief's backup as the chief does, in a scratch copy of it.
+    """
+    backup, plan = config.backup_path, {**config.as_flat_dict(), "rows": rows}
+    if backup is None or not is_chief():
         with tempfile.TemporaryDirectory(prefix="training-backup-") as scratch:
+            if backup is not None and _backs_up(backup, plan):
+                shutil.copytree(backup, scratch, dirs_exist_ok=True)
             yield Path(scratch)
         return
-    backup, plan = config.backup_path, {**config.as_flat_dict(), "rows": rows}
-    plan_file = backup / "plan.json"
     if backup.exists():
-        if plan_file.exists() and json.loads(plan_file.read_text()) == plan:
+        if _backs_up(backup, plan):
             logger.warning("Resuming %s from the backup in %s", config.backbone, backup)
         else:
             logger.warning("Discarding %s: it backs up another training", backup)
             shutil.rmtree(backup)
-    backup.mkdir(parents=True, exist_ok=True)
-    plan_file.write_text(json.dumps(plan))
+    if not backup.exists():  # the plan is written once: other workers may be reading it
+        backup.mkdir(parents=True)
+        (backup / "plan.json").write_text(json.dumps(plan))
     yield backup
     shutil.rmtree(backup)
 
@@ -189,22 +205,33 @@ def fit_two_stages(
     The model trains under the strategy it was built under; ``batch_size`` is per replica,
     so the global batch grows with the number of replicas.
     """
+    strategy = model.distribute_strategy
+    replicas = strategy.num_replicas_in_sync
+    batch_size = config.batch_size * replicas
+    logger.info(
+        "Global batch %d: %d per replica x %d replicas", batch_size, config.batch_size, replicas
+    )
+    # With several replicas, training takes whole global batches only: a last partial batch
+    # split over them can leave a replica without windows, which multi-worker training
+    # does not survive (the workers' collective operations stop matching).
+    whole_batches = replicas > 1
+    least_rows = batch_size if whole_batches else 1
     train, validation = fold_rows(index, run.fold)
-    if train.empty or validation.empty:
+    if len(train) < least_rows or validation.empty:
         raise ValueError(
             f"validation fold {run.fold} leaves {len(train)} training and "
-            f"{len(validation)} validation rows; both must be non-empty"
+            f"{len(validation)} validation rows; at least {least_rows} and 1 are needed"
         )
     stages = [("all rows", config.stage1, train, validation)]
     high_train, high_validation = train[train["high_vote"]], validation[validation["high_vote"]]
-    if config.stage2.epochs > 0 and not high_train.empty:
+    if config.stage2.epochs > 0 and len(high_train) >= least_rows:
         stages.append(
             ("high-vote rows", config.stage2, high_train,
              high_validation if not high_validation.empty else validation)
         )  # fmt: skip
     shape = tuple(model.input_shape[1:3])
-    strategy = model.distribute_strategy
-    batch_size = config.batch_size * strategy.num_replicas_in_sync
+    if replicas > 1:
+        synchronize_batch_norm(model)
     history = pd.DataFrame()
     # Compiled once: stage 2 only lowers the learning rate, so the traced train and test
     # functions (tens of seconds each for a deep backbone on a CPU) are reused.
@@ -218,7 +245,8 @@ def fit_two_stages(
             model.optimizer.learning_rate.assign(stage.learning_rate)
             model.fit(
                 window_dataset(shards, rows, shape, batch_size, training=True,
-                               seed=run.seed * 100 + number, augment=config.augment),
+                               seed=run.seed * 100 + number, augment=config.augment,
+                               drop_remainder=whole_batches),
                 validation_data=window_dataset(shards, validation_rows, shape, batch_size),
                 shuffle=False,  # window_dataset shuffles the training rows itself
                 initial_epoch=len(history),

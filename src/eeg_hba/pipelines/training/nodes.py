@@ -9,6 +9,7 @@ import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 
+from eeg_hba.distributed import weights_digest
 from eeg_hba.inputs import example_images, image_shape
 from eeg_hba.labels import model_runs
 from eeg_hba.models import average_models, use_mixed_precision_if_gpu
@@ -68,6 +69,10 @@ def train_backbone(
         figure = training_curve(history, f"{config.backbone}: KL divergence per epoch")
         mlflow.log_figure(figure, "training_curve.png")
         model = average_models(models, config.backbone)
+        logger.info(  # the same on every worker of a multi-worker training
+            "Trained %s in %.0f s, weights digest %s",
+            config.backbone, seconds, weights_digest(model.get_weights()),
+        )  # fmt: skip
         model_id = log_keras_model(model, example_images(shards), name=config.backbone)
     summary = {
         "model": config.backbone,
