@@ -58,7 +58,9 @@ def test_baselines():
     assert evaluate(test, uniform_baseline(test["eeg_id"]))["kl_all"] == pytest.approx(math.log(6))
     prior = class_prior_baseline(labels, test["eeg_id"])  # training rows: half Seizure, half LPD
     assert evaluate(test, prior)["kl_all"] == pytest.approx(math.log(2))
-    latent = pd.DataFrame(ONE_HOT * 2, columns=list(LATENT_COLUMNS)).assign(eeg_id=labels["eeg_id"])
+    latent = pd.DataFrame(ONE_HOT * 2, columns=list(LATENT_COLUMNS)).assign(
+        eeg_id=labels["eeg_id"], n_votes=3
+    )
     assert evaluate(test, oracle_baseline(latent, test["eeg_id"]))["kl_all"] == pytest.approx(
         0, abs=1e-12
     )

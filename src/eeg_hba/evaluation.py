@@ -10,7 +10,7 @@ from scipy.optimize import minimize
 from eeg_hba.hms import CLASSES, TARGET_COLUMNS, VOTE_COLUMNS
 from eeg_hba.labels import TEST_SPLIT, TRAIN_SPLIT
 from eeg_hba.metrics import kl_divergence, kl_per_row
-from eeg_hba.synthetic import LATENT_COLUMNS
+from eeg_hba.synthetic import oracle_by_eeg
 
 PREDICTION_COLUMNS = VOTE_COLUMNS  # predictions use the submission's column names
 
@@ -98,13 +98,14 @@ def class_prior_baseline(label_table: pd.DataFrame, eeg_ids: pd.Series) -> pd.Da
 
 
 def oracle_baseline(latent: pd.DataFrame, eeg_ids: pd.Series) -> pd.DataFrame | None:
-    """The generator's latent distributions: the best achievable prediction on synthetic data.
+    """The generator's expected vote distributions, collapsed per EEG as the label table
+    collapses its sub-windows: the best achievable prediction on synthetic data.
 
     None when the latent table does not cover every EEG (e.g. real data, no sidecar).
     """
     if latent.empty:
         return None
-    per_eeg = latent.groupby("eeg_id")[list(LATENT_COLUMNS)].first()
+    per_eeg = oracle_by_eeg(latent)
     if not eeg_ids.isin(per_eeg.index).all():
         return None
     return as_prediction_table(eeg_ids.to_numpy(), per_eeg.loc[eeg_ids].to_numpy())
