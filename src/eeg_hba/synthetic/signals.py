@@ -4,8 +4,8 @@ Every part is a pure function of the recording's plan and the sample index, so t
 file of one labelled stretch and the spectrogram file of the whole recording are made in
 different processes and still agree sample for sample:
 
-- background: coloured noise shaped in the frequency domain block by block (12 s blocks
-  every 10 s, cross-faded with windows whose squares sum to one), from a table of complex
+- background: coloured noise shaped in the frequency domain block by block (22 s blocks
+  every 20 s, cross-faded with windows whose squares sum to one), from a table of complex
   normal numbers read at random offsets (cheap, deterministic per block); channel-own
   1/f activity plus shared sources with a spatial field (posterior alpha, diffuse or
   focal polymorphic slowing); burst suppression and post-ictal suppression as envelopes;
@@ -40,7 +40,7 @@ from eeg_hba.synthetic.montage import (
 from eeg_hba.synthetic.plan import BACKGROUNDS, Episode, Pattern, Recording, Segment, Timeline
 
 FS = EEG_SAMPLING_HZ
-HOP = 10 * FS  # background blocks: one every 10 s, cross-faded over 2 s with the next
+HOP = 20 * FS  # background blocks: one every 20 s, cross-faded over 2 s with the next
 FADE = 2 * FS
 BLOCK = HOP + FADE
 _FREQUENCIES = rfftfreq(BLOCK, 1 / FS)
@@ -130,10 +130,11 @@ def _background_spectra(state: str, timeline: Timeline) -> tuple[np.ndarray, ...
     return own_sqrt, shared_sqrt.astype(np.float32), fields.astype(np.float32)
 
 
-def _background(timeline: Timeline, first: int, n: int) -> np.ndarray:
-    """Scalp background (19, n) for recording samples [first, first + n)."""
+def _background(timeline: Timeline, first: int, n: int, seed: int) -> np.ndarray:
+    """Scalp background (19, n) for recording samples [first, first + n); ``seed`` is the
+    data set's (one table of noise for all recordings)."""
     out = np.zeros((N_SCALP, n), dtype=np.float32)
-    table = _noise_table(timeline.seed)
+    table = _noise_table(seed)
     n_bins = _FREQUENCIES.size
     spectra: dict[str, tuple[np.ndarray, ...]] = {}
     segment_starts = np.array([s.start_seconds for s in timeline.segments])
@@ -191,10 +192,13 @@ def _background_envelope(timeline: Timeline, first: int, n: int) -> np.ndarray |
 # --- patterns --------------------------------------------------------------------------------
 
 
-def _smooth_noise(rng: np.random.Generator, times: np.ndarray, step_seconds: float) -> np.ndarray:
-    """Unit-variance noise over ``times`` varying on a scale of ``step_seconds``."""
-    knots = rng.standard_normal(int((times[-1] - times[0]) / step_seconds) + 3)
-    return np.interp((times - times[0]) / step_seconds, np.arange(knots.size), knots)
+def _smooth_noise(
+    rng: np.random.Generator, span: tuple[float, float], times: np.ndarray, step_seconds: float
+) -> np.ndarray:
+    """Unit-variance noise varying on a scale of ``step_seconds``, drawn for the whole
+    ``span`` (so any part of it is the same whichever part is asked for), at ``times``."""
+    knots = rng.standard_normal(int((span[1] - span[0]) / step_seconds) + 3)
+    return np.interp((times - span[0]) / step_seconds, np.arange(knots.size), knots)
 
 
 def _von_mises(phase: np.ndarray, kappa: np.ndarray | float) -> np.ndarray:
@@ -204,46 +208,54 @@ def _von_mises(phase: np.ndarray, kappa: np.ndarray | float) -> np.ndarray:
     return (np.exp(kappa * (np.cos(phase) - 1)) - mean) / spread
 
 
-def _prevalence(rng: np.random.Generator, times: np.ndarray, prevalence: float) -> np.ndarray:
+def _prevalence(
+    rng: np.random.Generator, span: tuple[float, float], times: np.ndarray, prevalence: float
+) -> np.ndarray:
     """On/off runs of the pattern: on ``prevalence`` of the time, in runs of 4-15 s."""
     if prevalence >= 1:
         return np.ones_like(times)
-    span = times[-1] - times[0]
-    count = int(span / 4) + 2
+    count = int((span[1] - span[0]) / 4) + 2
     on = rng.uniform(4, 15, count)
     off = on * (1 - prevalence) / prevalence * rng.uniform(0.5, 1.5, count)
-    onsets = times[0] - rng.uniform(0, 15) + np.concatenate([[0], np.cumsum(on + off)[:-1]])
+    onsets = span[0] - rng.uniform(0, 15) + np.concatenate([[0], np.cumsum(on + off)[:-1]])
     return _box_train(times, onsets, onsets + on, 0.5)
 
 
 def pattern_waveform(
-    pattern: Pattern, segment: Segment, background_uv: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The pattern over its whole segment: waveform (µV at gain 1), its field, and for
-    episodic patterns the focal field it starts from and the share still focal over time."""
+    pattern: Pattern, segment: Segment, background_uv: float, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The pattern over recording samples [lo, hi) of its segment: waveform (µV at gain 1),
+    its field, and for episodic patterns the focal field it starts from and the share still
+    focal over time. The same samples whichever stretch is asked for."""
     rng = np.random.default_rng([segment.seed, 3])
     start, stop = segment.start_seconds, segment.stop_seconds
-    times = np.arange(int(start * FS), int(stop * FS)) / FS
+    span = (start, stop)
     duration = max(stop - start, 1.0)
     scale = duration if pattern.episodic else 60.0
-    position = np.clip((times - pattern.centre_seconds) / scale, -0.5, 0.5)
-    log_rate = np.log(pattern.rate_hz) - 1.4 * pattern.evolution * position
     cycle = max(1 / pattern.rate_hz, 0.3)
-    log_rate += pattern.irregularity * _smooth_noise(rng, times, cycle)
-    phase = 2 * np.pi * np.cumsum(np.exp(log_rate)) / FS + rng.uniform(0, 2 * np.pi)
+
+    def position(times: np.ndarray) -> np.ndarray:
+        return np.clip((times - pattern.centre_seconds) / scale, -0.5, 0.5)
+
+    # the phase accumulates from the segment's start; the rest is local
+    elapsed = np.arange(int(start * FS), hi) / FS
+    log_rate = np.log(pattern.rate_hz) - 1.4 * pattern.evolution * position(elapsed)
+    log_rate += pattern.irregularity * _smooth_noise(rng, span, elapsed, cycle)
+    phase = 2 * np.pi * np.cumsum(np.exp(log_rate))[lo - int(start * FS) :] / FS
+    phase += rng.uniform(0, 2 * np.pi)
+    times = elapsed[lo - int(start * FS) :]
     duty: np.ndarray | float = pattern.duty
     if pattern.episodic:  # rhythmic at onset, sharper as it evolves
-        rhythmic = np.clip(-2 * position, 0, 1)
+        rhythmic = np.clip(-2 * position(times), 0, 1)
         duty = np.exp(np.log(pattern.duty) + (np.log(0.22) - np.log(pattern.duty)) * rhythmic)
     kappa = 1 / (2 * np.pi * duty) ** 2
     wave = _von_mises(phase, kappa)
     after_wave = 0.35 * np.clip((0.2 - duty) / 0.15, 0, 1)
     wave -= after_wave * _von_mises(phase - 2 * np.pi * np.minimum(2.5 * duty, 0.35), kappa / 8)
-    envelope = np.exp(0.25 * _smooth_noise(rng, times, 20.0))  # waxing and waning
-    envelope *= np.exp(pattern.irregularity * _smooth_noise(rng, times, cycle))
-    envelope *= np.exp(1.2 * pattern.evolution * position) * _prevalence(
-        rng, times, pattern.prevalence
-    )
+    envelope = np.exp(0.25 * _smooth_noise(rng, span, times, 20.0))  # waxing and waning
+    envelope *= np.exp(pattern.irregularity * _smooth_noise(rng, span, times, cycle))
+    envelope *= np.exp(1.2 * pattern.evolution * position(times))
+    envelope *= _prevalence(rng, span, times, pattern.prevalence)
     if pattern.episodic:  # grows after onset, stops abruptly
         envelope *= 0.2 + 0.8 * np.clip((times - start) / (0.3 * duration), 0, 1)
         envelope *= _box_train(times, np.array([start + 0.5]), np.array([stop - 0.15]), 0.3)
@@ -268,14 +280,14 @@ def _add_patterns(signal: np.ndarray, timeline: Timeline, first: int) -> None:
         if pattern is None or hi <= lo:
             continue
         wave, field, focal, still_focal = pattern_waveform(
-            pattern, segment, timeline.patient.background_uv
+            pattern, segment, timeline.patient.background_uv, lo, hi
         )
-        part = wave[lo - seg_lo : hi - seg_lo].astype(np.float32)
+        part = wave.astype(np.float32)
         target = signal[:N_SCALP, lo - first : hi - first]
         if still_focal is None:
             target += np.multiply.outer(field.astype(np.float32), part)
         else:
-            share = still_focal[lo - seg_lo : hi - seg_lo].astype(np.float32)
+            share = still_focal.astype(np.float32)
             target += np.multiply.outer(field.astype(np.float32), part * (1 - share))
             target += np.multiply.outer(focal.astype(np.float32), part * share)
 
@@ -335,10 +347,9 @@ def _add_heart(signal: np.ndarray, timeline: Timeline, first: int) -> None:
     starts = starts[(starts > -_QRS.size) & (starts < n)]
     positions = (starts[:, None] + np.arange(_QRS.size)).ravel()
     inside = (positions >= 0) & (positions < n)
-    heart = np.zeros(n, dtype=np.float32)
-    np.add.at(heart, positions[inside], np.tile(_QRS, len(starts))[inside])
-    heart *= patient.ekg_uv
-    chunks = range(first // HOP, (first + n - 1) // HOP + 1)  # noise drawn per 10 s chunk
+    weights = np.tile(_QRS, len(starts))[inside]
+    heart = patient.ekg_uv * np.bincount(positions[inside], weights, minlength=n).astype(np.float32)
+    chunks = range(first // HOP, (first + n - 1) // HOP + 1)  # noise drawn per block of time
     noise = np.concatenate(
         [np.random.default_rng([timeline.seed, 8, c]).standard_normal(HOP) for c in chunks]
     )[first % HOP : first % HOP + n]
@@ -359,7 +370,7 @@ def render(
     samples) float32 µV, in ``EEG_CHANNELS`` order, NaN where data are missing."""
     first, n = start_seconds * FS, (stop_seconds - start_seconds) * FS
     signal = np.zeros((len(EEG_CHANNELS), n), dtype=np.float32)
-    signal[:N_SCALP] = _background(timeline, first, n)
+    signal[:N_SCALP] = _background(timeline, first, n, config.seed)
     envelope = _background_envelope(timeline, first, n)
     if envelope is not None:
         signal[:N_SCALP] *= envelope
