@@ -5,8 +5,8 @@ average over the bipolar differences of one double-banana chain, for the bins
 k * 200/1024 Hz, k = 3..102 (0.59-19.92 Hz), frames centred at t = 1, 3, 5, ... s; they
 are multitaper estimates. This module matches the grid, the frame times, the region
 averaging, power as a one-sided density (µV²/Hz) and NaN wherever a frame's samples hold
-NaN. The taper set is our choice (the public files do not document theirs): 3 DPSS
-tapers, time-half-bandwidth 2, over 1024 samples (5.12 s), i.e. +-0.39 Hz smoothing.
+NaN. The taper set is our choice (the public files do not document theirs): 2 DPSS
+tapers, time-half-bandwidth 1.5, over 1024 samples (5.12 s), i.e. +-0.29 Hz smoothing.
 No Kedro imports.
 """
 
@@ -36,8 +36,8 @@ _CHANNEL_INDEX = {name: i for i, name in enumerate(EEG_CHANNELS)}
 BIPOLAR_INDEX = np.array(
     [[(_CHANNEL_INDEX[a], _CHANNEL_INDEX[c]) for a, c in bipolar_pairs(r)] for r in REGIONS]
 )
-TIME_HALF_BANDWIDTH = 2.0
-N_TAPERS = 3
+TIME_HALF_BANDWIDTH = 1.5
+N_TAPERS = 2
 
 
 def bipolar_signals(eeg: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ grow with the size of the data set.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -359,7 +359,7 @@ _LATERAL_UNIT = 0.1
 _PROMINENCE_UNIT = 0.25
 #: Amplitude (x background, on the bipolar chain where it is largest) of a regular,
 #: continuous pattern that half of the experts name.
-_PROMINENT_AMPLITUDE = 1.5
+_PROMINENT_AMPLITUDE = 2.0
 
 
 def rate_feature(rate_hz: float) -> float:
@@ -528,7 +528,7 @@ def _context(
         onset = rng.uniform(start + 10, stop - 10 - length)
         seizure = _class_features(rng, SEIZURE, _TYPICAL)
         pattern = draw_pattern(rng, seizure, patient, onset + length / 2, (0.04, 0.2))
-        pattern = pattern and _as_episodic(pattern)
+        pattern = pattern and replace(pattern, episodic=True)
         return [
             *_context(rng, start, onset, patient, baseline),
             _segment(rng, onset, onset + length, baseline, pattern),
@@ -540,16 +540,8 @@ def _context(
         if cls not in (OTHER, SEIZURE):
             features = _class_features(rng, cls, _TYPICAL)
             pattern = draw_pattern(rng, features, patient, (start + stop) / 2, (0.04, 0.3))
-            pattern = pattern and _as_static(pattern)
+            pattern = pattern and replace(pattern, episodic=False)
     return [_segment(rng, start, stop, baseline, pattern)]
-
-
-def _as_episodic(pattern: Pattern) -> Pattern:
-    return Pattern(**{**pattern.__dict__, "episodic": True})
-
-
-def _as_static(pattern: Pattern) -> Pattern:
-    return Pattern(**{**pattern.__dict__, "episodic": False})
 
 
 def _timeline(
@@ -578,13 +570,13 @@ def _timeline(
     ):
         if left[-1].stop_seconds > right[0].start_seconds:  # share the gap between them
             cut = rng.uniform(eeg_left.span[1], eeg_right.span[0])
-            left[-1] = _moved(left[-1], stop=min(left[-1].stop_seconds, cut))
-            right[0] = _moved(right[0], start=max(right[0].start_seconds, cut))
+            left[-1] = replace(left[-1], stop_seconds=min(left[-1].stop_seconds, cut))
+            right[0] = replace(right[0], start_seconds=max(right[0].start_seconds, cut))
     segments: list[Segment] = []
     clock = 0.0
     for group in labelled:
-        group[0] = _moved(group[0], start=max(group[0].start_seconds, 0.0))
-        group[-1] = _moved(group[-1], stop=min(group[-1].stop_seconds, float(duration)))
+        group[0] = replace(group[0], start_seconds=max(group[0].start_seconds, 0.0))
+        group[-1] = replace(group[-1], stop_seconds=min(group[-1].stop_seconds, float(duration)))
         segments += _context(rng, clock, group[0].start_seconds, patient, baseline)
         segments += group
         clock = group[-1].stop_seconds
@@ -594,14 +586,6 @@ def _timeline(
     )
     return Timeline(spectrogram_id, patient, int(duration), tuple(segments), spans,
                     int(rng.integers(0, 2**31)))  # fmt: skip
-
-
-def _moved(segment: Segment, start: float | None = None, stop: float | None = None) -> Segment:
-    return Segment(
-        segment.start_seconds if start is None else float(start),
-        segment.stop_seconds if stop is None else float(stop),
-        segment.background, segment.pattern, segment.seed, segment.postictal,
-    )  # fmt: skip
 
 
 # --- votes -------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def profile_report(plan: SyntheticPlan, statistics: dict) -> str:
             "## Spectrograms\n\nPublic grid and units: 4 regions x 100 bins "
             "(k * 200/1024 Hz, k = 3..102), a frame every 2 s centred at odd seconds, "
             "region = mean power (µV²/Hz) of its 4 bipolar chains, NaN where the EEG is; "
-            "multitaper estimate (3 DPSS tapers, NW = 2, 5.12 s).",
+            "multitaper estimate (2 DPSS tapers, NW = 1.5, 5.12 s).",
         ]
     )
 
