@@ -152,7 +152,6 @@ class Episode:
     """One EEG file: a cut of its recording."""
 
     eeg_id: int
-    patient_id: int
     timeline: Timeline
     eeg_start_seconds: int
     eeg_duration_seconds: int
@@ -162,10 +161,12 @@ class Episode:
 class Recording:
     """One spectrogram file and the EEG files cut from it."""
 
-    spectrogram_id: int
-    patient_id: int
     timeline: Timeline
     episodes: tuple[Episode, ...]
+
+    @property
+    def spectrogram_id(self) -> int:
+        return self.timeline.spectrogram_id
 
     @property
     def duration_seconds(self) -> int:
@@ -657,11 +658,11 @@ def _plan_train(
         lead, tail = 2 * int(rng.integers(0, 31)), 2 * int(rng.integers(0, 31))
         timeline = _timeline(rng, spectrogram_id, patient, eegs, config, lead, tail)
         episodes = tuple(
-            Episode(e.eeg_id, patient.patient_id, timeline, e.centre - EEG_HALF_WINDOW,
+            Episode(e.eeg_id, timeline, e.centre - EEG_HALF_WINDOW,
                     EEG_WINDOW_SECONDS + int(e.offsets[-1]))
             for e in eegs
         )  # fmt: skip
-        recordings.append(Recording(spectrogram_id, patient.patient_id, timeline, episodes))
+        recordings.append(Recording(timeline, episodes))
         planned += eegs
         eeg_spectrogram += [spectrogram_id] * n_eegs
         eeg_patient += [patient.patient_id] * n_eegs
@@ -727,9 +728,9 @@ def _plan_test(
         patient = patients[t % len(patients)]
         eeg = _plan_eeg(rng, config, patient, eeg_id, np.zeros(1, dtype=np.int64), high=True)
         timeline = _timeline(rng, spectrogram_id, patient, [eeg], config, 0, 0)
-        episode = Episode(eeg_id, patient.patient_id, timeline, HALF_WINDOW - EEG_HALF_WINDOW,
+        episode = Episode(eeg_id, timeline, HALF_WINDOW - EEG_HALF_WINDOW,
                           EEG_WINDOW_SECONDS)  # fmt: skip
-        recordings.append(Recording(spectrogram_id, patient.patient_id, timeline, (episode,)))
+        recordings.append(Recording(timeline, (episode,)))
         rows.append((spectrogram_id, eeg_id, patient.patient_id))
         expected = expected_votes(eeg.first, model)
         latent_rows.append((eeg_id, *expected, eeg.design, CLASSES[eeg.cls]))

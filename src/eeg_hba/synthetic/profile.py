@@ -70,7 +70,7 @@ def label_statistics(plan: SyntheticPlan) -> dict[str, pd.DataFrame | dict]:
     consensus_per_patient = table.groupby("patient_id")["expert_consensus"].nunique()
     repeated = train.groupby("eeg_id")[list(VOTE_COLUMNS)].nunique().max(axis=1).eq(1)
     one_type = train.groupby("eeg_id")["expert_consensus"].nunique().eq(1)
-    centres = table.groupby("expert_consensus")[list(TARGET_COLUMNS)].mean()
+    centres = high.groupby("expert_consensus")[list(TARGET_COLUMNS)].mean()
     centres = centres.reindex(list(CLASSES)).set_axis(list(CLASSES), axis=1)
     summary = {
         "rows": len(train),
@@ -119,7 +119,7 @@ def profile_report(plan: SyntheticPlan, statistics: dict) -> str:
             "## Agreement of EEGs with at least 10 experts\n\n"
             "The IIIC labels were collected around idealized, proto and edge cases "
             "(Jing et al. 2023); each must be at least 10 %.\n\n" + _markdown_table(agreement),
-            "## Class centres (mean vote shares of EEGs by consensus)\n\n"
+            "## Class centres (mean vote shares of EEGs with >= 10 experts, by consensus)\n\n"
             "Public: centres carry a strong Other admixture (an LRDA centre near 70 % "
             "LRDA, 15 % Other).\n\n" + _markdown_table(statistics["class_centres"]),
             "## Spectrograms\n\nPublic grid and units: 4 regions x 100 bins "
