@@ -35,7 +35,8 @@ def test_a_deeply_nested_override_keeps_its_siblings(project):
     before = _params(project, "kaggle")
     after = _params(project, "kaggle", preprocessing={"features": {"image_height": 64}})
     assert after["preprocessing"]["features"] == {
-        **before["preprocessing"]["features"], "image_height": 64
+        **before["preprocessing"]["features"],
+        "image_height": 64,
     }
     assert after["preprocessing"]["engine"] == before["preprocessing"]["engine"]
 

@@ -66,9 +66,7 @@ def test_baselines():
     )
     prior = class_prior_baseline(labels, holdout["eeg_id"])  # training rows: half Seizure, half LPD
     assert evaluate(holdout, prior)["kl_all"] == pytest.approx(math.log(2))
-    oracle = pd.DataFrame(ONE_HOT * 2, columns=list(PREDICTION_COLUMNS)).assign(
-        eeg_id=labels["eeg_id"]
-    )
+    oracle = pd.DataFrame(ONE_HOT * 2, columns=list(PREDICTION_COLUMNS), index=labels["eeg_id"])
     assert evaluate(holdout, oracle_baseline(oracle, holdout["eeg_id"]))["kl_all"] == (
         pytest.approx(0, abs=1e-12)
     )

@@ -244,13 +244,12 @@ def class_prior_baseline(label_table: pd.DataFrame, eeg_ids: pd.Series) -> pd.Da
 
 
 def oracle_baseline(oracle: pd.DataFrame, eeg_ids: pd.Series) -> pd.DataFrame | None:
-    """The generator's expected vote distribution per EEG (``eeg_id`` + six columns): the
-    best achievable prediction on synthetic data. None when it does not cover every EEG
-    (e.g. real data, no sidecar)."""
-    if oracle.empty or not eeg_ids.isin(oracle["eeg_id"]).all():
+    """The generator's expected vote distribution per EEG (indexed by ``eeg_id``, the six
+    classes in order): the best achievable prediction on synthetic data. None when it does
+    not cover every EEG (e.g. real data, no sidecar)."""
+    if oracle.empty or not eeg_ids.isin(oracle.index).all():
         return None
-    per_eeg = oracle.set_index("eeg_id").loc[eeg_ids]
-    return as_prediction_table(eeg_ids.to_numpy(), per_eeg.to_numpy())
+    return as_prediction_table(eeg_ids.to_numpy(), oracle.loc[eeg_ids].to_numpy())
 
 
 # --- ensemble ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from eeg_hba.evaluation import (
-    PREDICTION_COLUMNS,
     blend,
     class_prior_baseline,
     confusion_table,
@@ -28,7 +27,7 @@ from eeg_hba.labels import ModelRun, data_set_tag, fold_rows, holdout_rows
 from eeg_hba.plots import comparison_figure, confusion_figure, reliability_figure
 from eeg_hba.prediction import predict_windows
 from eeg_hba.report import comparison_markdown, comparison_table
-from eeg_hba.synthetic import LATENT_COLUMNS
+from eeg_hba.synthetic import oracle_by_eeg
 from eeg_hba.tracking import register_model, source_commit
 
 logger = logging.getLogger(__name__)
@@ -145,21 +144,21 @@ def evaluate_model(
 
 def evaluate_baselines(
     label_table: pd.DataFrame,
-    oracle: pd.DataFrame,
+    latent: pd.DataFrame,
     classical_predictions: pd.DataFrame,
     params: dict,
 ) -> dict[str, dict]:
-    """Uniform 1/6, the training class prior and, on synthetic data, the oracle, each
-    scored as the models are and logged as a nested MLflow run of its own."""
+    """Uniform 1/6, the training class prior and, on synthetic data, the oracle (the
+    generator's expected votes, ``latent``: empty for real data), each scored as the
+    models are and logged as a nested MLflow run of its own."""
     eeg_ids = holdout_rows(label_table)["eeg_id"]
     prior = class_prior_baseline(label_table, eeg_ids)
-    if not oracle.empty:  # TODO(issue 11 merge): the generator's expected votes per EEG
-        oracle = oracle.groupby("eeg_id")[list(LATENT_COLUMNS)].first().reset_index()
-        oracle.columns = ["eeg_id", *PREDICTION_COLUMNS]
     candidates = {
         "uniform (1/6)": uniform_baseline(eeg_ids),
         "class prior": prior,
-        "oracle (latent truth)": oracle_baseline(oracle, eeg_ids),
+        "oracle (latent truth)": oracle_baseline(
+            oracle_by_eeg(latent) if not latent.empty else latent, eeg_ids
+        ),
     }
     references = {"class_prior": prior, "classical": classical_predictions}
     scores = {}

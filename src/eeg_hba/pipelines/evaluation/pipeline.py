@@ -88,7 +88,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 evaluate_baselines,
                 {
                     "label_table": "label_table",
-                    "oracle": "raw_train_latent",
+                    "latent": "raw_train_latent",
                     "classical_predictions": "classical.holdout_predictions",
                     "params": "params:evaluation",
                 },

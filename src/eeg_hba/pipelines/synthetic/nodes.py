@@ -7,6 +7,7 @@ from dataclasses import asdict
 from functools import partial
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from eeg_hba.parallel import lazy_partitions
 from eeg_hba.synthetic import (
@@ -19,6 +20,7 @@ from eeg_hba.synthetic import (
     spectrogram_file_frame,
     spectrogram_files,
 )
+from eeg_hba.synthetic.profile import label_statistics, profile_figure, profile_report
 
 logger = logging.getLogger(__name__)
 LazyFiles = dict[str, Callable[[], pd.DataFrame]]
@@ -97,3 +99,16 @@ def synthetic_manifest(
         },
         "rows": {"train": len(plan.train), "test": len(plan.test)},
     }
+
+
+def synthetic_profile(plan: SyntheticPlan) -> tuple[str, Figure]:
+    """The realism profile: label statistics next to the public figures, and per class an
+    example EEG (bipolar) and 10-minute spectrogram."""
+    statistics = label_statistics(plan)
+    agreement = statistics["agreement"]
+    logger.info(
+        "Synthetic labels: %.1f %% of rows with 1-7 experts; high-vote EEGs %s",
+        100 * statistics["summary"]["share of rows with 1-7 votes"],
+        ", ".join(f"{k} {100 * v:.0f} %" for k, v in agreement.items()),
+    )
+    return profile_report(plan, statistics), profile_figure(plan, statistics)

@@ -1,10 +1,11 @@
-"""synthetic: plan -> tables -> EEG and spectrogram files -> manifest."""
+"""synthetic: plan -> tables, realism profile -> EEG and spectrogram files -> manifest."""
 
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     plan_synthetic_dataset,
     synthetic_manifest,
+    synthetic_profile,
     synthetic_signal_files,
     synthetic_tables,
 )
@@ -37,6 +38,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "synthetic_test_latent",
                 ],
                 name="write_synthetic_tables",
+            ),
+            Node(
+                synthetic_profile,
+                "synthetic_plan",
+                ["synthetic_profile_report", "synthetic_profile_figure"],
+                name="write_synthetic_profile",
             ),
             Node(
                 synthetic_signal_files,
