@@ -1,9 +1,13 @@
 """Configuration environments: each inherits what it does not change, in every key."""
 
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from kedro.framework.session import KedroSession
+
+from eeg_hba.models import BACKBONES
+from eeg_hba.training import TrainingConfig
 
 from .conftest import make_project
 
@@ -53,3 +57,13 @@ def test_kaggle_lists_only_what_differs_and_inherits_the_rest(project):
     assert kaggle["ingestion"] == base["ingestion"]
     assert kaggle["raw_data_dir"] == "data/01_raw/hms-harmful-brain-activity-classification"
     assert base["raw_data_dir"] == "data/01_raw/synthetic"
+
+
+def test_kaggle_trains_every_backbone_with_its_stages(project):
+    kaggle = _params(project, "kaggle")
+    defaults = kaggle["training_defaults"]
+    for name in BACKBONES:
+        config = TrainingConfig.from_params(defaults, kaggle[name]["training"])
+        stages = {"stage1": asdict(config.stage1), "stage2": asdict(config.stage2)}
+        assert stages == {"stage1": defaults["stage1"], "stage2": defaults["stage2"]}, name
+        assert config.weights == "imagenet" and config.folds == 5

@@ -35,16 +35,34 @@ def _no_top_weights(folder: Path) -> dict[str, str]:
     return paths
 
 
+def _copy_of_hms_folder(trained_project: Path, project: Path) -> None:
+    """The tiny project's synthetic folder where conf/kaggle expects the competition data."""
+    shutil.copytree(
+        trained_project / "data/01_raw/synthetic",
+        project / "data/01_raw/hms-harmful-brain-activity-classification",
+    )
+
+
+def test_kaggle_preprocesses_an_hms_folder_at_512_by_512(trained_project, tmp_path, monkeypatch):
+    project = make_project(tmp_path / "project")
+    _copy_of_hms_folder(trained_project, project)
+    monkeypatch.chdir(project)
+    for name in ("ingestion", "preprocessing"):
+        run_session(project, name, env="kaggle")
+    for window_set in ("train_inputs", "test_inputs"):
+        shards = sorted((project / f"data/05_model_input/{window_set}/shards").glob("*.npz"))
+        images = np.concatenate([np.load(shard)["images"] for shard in shards])
+        assert images.shape[1:] == (512, 512), window_set
+        assert np.isfinite(images).all() and images.std() > 0
+
+
 @pytest.fixture(scope="module")
 def kaggle_project(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A project after ``kedro run --env=kaggle`` with sizes scaled down by runtime
     parameters: 32 x 32 images, 2 folds (all of them, as kaggle trains), 2 seeds."""
     root = tmp_path_factory.mktemp("kaggle")
     project = make_project(root / "project")
-    shutil.copytree(
-        trained_project / "data/01_raw/synthetic",
-        project / "data/01_raw/hms-harmful-brain-activity-classification",
-    )
+    _copy_of_hms_folder(trained_project, project)
     weights = _no_top_weights(root / "weights")
     params = {
         **TINY_RUN,
