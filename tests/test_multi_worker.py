@@ -25,9 +25,11 @@ from .conftest import TINY_RUN, TINY_SYNTHETIC, make_project, run_session, train
 LIFETIME_S = 600  # a safety net: nothing started here outlives it
 RUN_TIMEOUT_S = 400
 BACKBONE = "mobilenet_v3_large"
-#: Enough windows for whole global batches of 8 in both stages (about 20 and 10 rows).
+#: Enough windows for whole global batches of 8 in both stages (about 20 and 10 rows),
+#: steps traced as users run them.
 SIZES = {
     **TINY_RUN,
+    "training_defaults": {**TINY_RUN["training_defaults"], "run_eagerly": False},
     "synthetic": {"presets": {"default": {
         **TINY_SYNTHETIC, "n_patients": 12, "n_spectrograms": 16, "n_eegs": 48, "n_rows": 96}}},
 }  # fmt: skip

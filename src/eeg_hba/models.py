@@ -96,17 +96,20 @@ def build_model(
 
 
 def compile_model(
-    model: keras.Model, learning_rate: float, jit_compile: bool = False
+    model: keras.Model, learning_rate: float, jit_compile: bool = False, run_eagerly: bool = False
 ) -> keras.Model:
     """Adam with the KL-divergence loss, as in the study.
 
     XLA compilation (``jit_compile``) pays off on a GPU; on a CPU it costs about a
-    minute per backbone and stage, more than short runs gain.
+    minute per backbone and stage, more than short runs gain. ``run_eagerly`` skips
+    tracing the train and test steps altogether: slower per step, but quicker for a run of
+    a few tiny batches (tests, debugging).
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.KLDivergence(),
-        jit_compile=jit_compile,
+        jit_compile=jit_compile and not run_eagerly,
+        run_eagerly=run_eagerly,
     )
     return model
 

@@ -68,6 +68,7 @@ class TrainingConfig:
     min_learning_rate: float
     mixed_precision: bool
     jit_compile: bool
+    run_eagerly: bool
     distribution: str
     backup_dir: str | None  # "{backbone}" is filled in; None: no resume
     stage1: StageConfig
@@ -236,7 +237,9 @@ def fit_two_stages(
     # Compiled once: stage 2 only lowers the learning rate, so the traced train and test
     # functions (tens of seconds each for a deep backbone on a CPU) are reused.
     with strategy.scope():
-        compile_model(model, config.stage1.learning_rate, config.jit_compile)
+        compile_model(
+            model, config.stage1.learning_rate, config.jit_compile, config.run_eagerly
+        )
     for number, (name, stage, rows, validation_rows) in enumerate(stages, start=1):
         finished, log = backup / f"stage{number}.weights.h5", backup / f"stage{number}.csv"
         if finished.exists():  # this stage ended before a crash
