@@ -3,10 +3,10 @@ unpickled, raw HMS tables read as text, and partitions a node may resume from.""
 
 import logging
 import posixpath
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import PurePosixPath
-from typing import Any
+from typing import IO, Any
 from uuid import uuid4
 
 import fsspec
@@ -93,42 +93,73 @@ class AtomicDataset(AbstractVersionedDataset[Any, Any]):
         }
 
 
-class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
-    """A dict of arrays in one ``.npz`` file, saved atomically; loading refuses pickles.
+class NpzArchive(Mapping[str, np.ndarray]):
+    """The arrays of one ``.npz`` file, each read when first asked for: a zip member is
+    read on its own, so a reader of a shard's ids or fingerprint never reads its images.
+    Pickles are refused."""
 
-    ``keys`` loads only those arrays (a zip member is read on its own), e.g. to check a
-    shard's fingerprint without reading its images.
-    """
+    def __init__(self, open_file: Callable[[], IO[bytes]]):
+        self._open = open_file
+        self._arrays: dict[str, np.ndarray] = {}
+        self._names: list[str] | None = None
+
+    def _names_in_file(self) -> list[str]:
+        if self._names is None:
+            with self._open() as file:
+                self._names = np.load(file, allow_pickle=False).files
+        return self._names
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._arrays:
+            if key not in self._names_in_file():
+                raise KeyError(key)
+            with self._open() as file:
+                self._arrays[key] = np.load(file, allow_pickle=False)[key]
+        return self._arrays[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names_in_file()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names_in_file())
+
+    def __len__(self) -> int:
+        return len(self._names_in_file())
+
+
+class NpzDataset(AbstractDataset[dict[str, np.ndarray], Mapping[str, np.ndarray]]):
+    """A dict of arrays in one ``.npz`` file, saved atomically; loaded as an ``NpzArchive``
+    that reads each array when it is first used and refuses pickles."""
 
     def __init__(
         self,
         filepath: str,
-        keys: list[str] | None = None,
         fs_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ):
         protocol, path = get_protocol_and_path(filepath)
         self._protocol = protocol
         self._filepath = PurePosixPath(path)
-        self._keys = keys
         self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
         self.metadata = metadata
 
-    def load(self) -> dict[str, np.ndarray]:
-        with self._fs.open(get_filepath_str(self._filepath, self._protocol), "rb") as file:
-            archive = np.load(file, allow_pickle=False)
-            return {key: archive[key] for key in self._keys or archive.files}
+    def load(self) -> NpzArchive:
+        path = get_filepath_str(self._filepath, self._protocol)
+        return NpzArchive(lambda: self._fs.open(path, "rb"))
 
     def save(self, data: dict[str, np.ndarray]) -> None:
         target = get_filepath_str(self._filepath, self._protocol)
-        with _written_beside(self._fs, target) as partial, self._fs.open(partial, "wb") as file:
+        with (
+            _written_beside(self._fs, target) as partial,
+            self._fs.open(partial, "wb") as file,
+        ):
             np.savez(file, **data)
 
     def _exists(self) -> bool:
         return self._fs.exists(get_filepath_str(self._filepath, self._protocol))
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol, "keys": self._keys}
+        return {"filepath": self._filepath, "protocol": self._protocol}
 
 
 class RawTableDataset(CSVDataset):

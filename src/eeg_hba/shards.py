@@ -1,28 +1,53 @@
-"""Model inputs as shards: windows grouped so that every raw file is read once per run.
+"""Model inputs as shards: the one pass that reads the data of every raw file.
 
-Windows that share a spectrogram file go into the same shard (an EEG file is used by
-one window once sub-windows are collapsed), so each file is loaded by exactly one
-shard. Shards are computed one at a time per worker; memory does not grow with the
-number of windows. No Kedro imports.
+Label rows are grouped by spectrogram file (every EEG of a recording shares it; all the
+rows of an EEG share its spectrogram), whole groups per shard, so each file is read by
+exactly one shard, once. While a file is in memory, the data of every labelled window
+(sub-window) that uses it is checked (``eeg_hba.windows``: not all NaN, not too many
+all-NaN channels) and the windows that become images are cut from the rows that pass.
+A shard records the rows that broke a rule with the rule; whether they stop the run or
+are left out is decided after the pass, so a shard's content never depends on it.
+
+Images are stored as float16 (``SHARD_IMAGE_DTYPE``): standardised values of a few
+units, kept to about 3 significant digits, half the size of float32; the training input
+pipeline reads them back as float32. Shards are computed one at a time per worker;
+memory does not grow with the number of windows. Light on imports (no pandera, no
+sklearn): worker processes import it. No Kedro imports.
 """
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from eeg_hba.features import FeatureConfig, WindowError, model_input_image
-from eeg_hba.hms import TARGET_COLUMNS
-
-Loader = Callable[[], pd.DataFrame]
-WINDOW_COLUMNS = (
-    "eeg_id",
-    "spectrogram_id",
-    "eeg_label_offset_seconds",
-    "spectrogram_label_offset_seconds",
+from eeg_hba.features import FeatureConfig, model_input_image
+from eeg_hba.hms import (
+    EEG_CHANNELS,
+    SPECTROGRAM_TIME_COLUMN,
+    SPECTROGRAM_VALUE_COLUMNS,
+    TARGET_COLUMNS,
+    VOTE_COLUMNS,
 )
+from eeg_hba.raw_files import unreadable_problem
+from eeg_hba.windows import (
+    WindowError,
+    column_values,
+    eeg_rows,
+    eeg_window_problems,
+    image_windows,
+    spectrogram_rows,
+    spectrogram_window_problems,
+)
+
+Loader = Callable[[], pa.Table]
+ShardLoader = Callable[[], Mapping[str, np.ndarray]]
+SHARD_IMAGE_DTYPE = np.float16
+#: What a shard records about each rule a row broke: its row, the column naming the
+#: file (eeg_id or spectrogram_id), the file's id and the problem with the file.
+PROBLEM_KEYS = ("problem_row", "problem_column", "problem_file_id", "problem")
 
 
 def plan_shards(windows: pd.DataFrame, shard_size: int) -> pd.DataFrame:
@@ -39,6 +64,17 @@ def plan_shards(windows: pd.DataFrame, shard_size: int) -> pd.DataFrame:
     return ordered
 
 
+def plan_rows(rows: pd.DataFrame, shard_size: int) -> pd.DataFrame:
+    """Every label row with the ``shard`` that reads its files: the spectrogram groups of
+    its image windows, about ``shard_size`` images per shard. Rows are named by ``row``."""
+    planned = plan_shards(image_windows(rows), shard_size)
+    shard_of = planned.drop_duplicates("spectrogram_id").set_index("spectrogram_id")["shard"]
+    ordered = rows.sort_values(["spectrogram_id", "eeg_id", "row"], kind="stable")
+    return ordered.assign(shard=shard_of.loc[ordered["spectrogram_id"]].to_numpy()).reset_index(
+        drop=True
+    )
+
+
 @dataclass(frozen=True)
 class ShardJob:
     """Everything one worker needs for one shard: rows and the loaders of their files."""
@@ -48,7 +84,7 @@ class ShardJob:
     spectrograms: dict[str, Loader]
     eegs: dict[str, Loader]
     config: FeatureConfig
-    source: str
+    max_all_nan_channels: int
 
 
 def shard_jobs(
@@ -56,76 +92,181 @@ def shard_jobs(
     spectrograms: dict[str, Loader],
     eegs: dict[str, Loader],
     config: FeatureConfig,
-    source: str,
+    max_all_nan_channels: int,
 ) -> Iterator[ShardJob]:
     """One job per shard, carrying only the loaders its rows need."""
     for name, rows in planned.groupby("shard", sort=True):
         yield ShardJob(
             name,
-            rows,
+            rows.drop(columns="shard"),
             {str(s): spectrograms[str(s)] for s in rows["spectrogram_id"].unique()},
-            {str(e): eegs[str(e)] for e in rows["eeg_id"]},
+            {str(e): eegs[str(e)] for e in rows["eeg_id"].unique()},
             config,
-            source,
+            max_all_nan_channels,
         )
 
 
 def shard_fingerprint(job: ShardJob) -> np.ndarray:
-    """What a shard's content follows from: its windows in order, their targets, and the
-    feature knobs. A shard on disk with the same fingerprint need not be computed again."""
-    columns = [c for c in (*WINDOW_COLUMNS, *TARGET_COLUMNS) if c in job.rows.columns]
-    digest = hashlib.sha256(repr(job.config).encode())
-    digest.update(pd.util.hash_pandas_object(job.rows[columns], index=False).to_numpy().tobytes())
+    """What a shard's content follows from: its rows in order and the knobs. A shard on
+    disk with the same fingerprint (and no rule broken) need not be computed again."""
+    digest = hashlib.sha256(repr((job.config, job.max_all_nan_channels)).encode())
+    digest.update(pd.util.hash_pandas_object(job.rows, index=False).to_numpy().tobytes())
     return np.array(digest.hexdigest())
 
 
+class _Problems:
+    """The rules broken by rows of one shard, recorded as ``PROBLEM_KEYS`` arrays."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[int, str, int, str]] = []
+
+    def add(self, rows: pd.Series, column: str, file_id: int, problem: str) -> None:
+        self.found += [(int(row), column, int(file_id), problem) for row in rows]
+
+    def rows(self) -> set[int]:
+        return {row for row, *_ in self.found}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        columns = list(zip(*self.found, strict=True)) or [(), (), (), ()]
+        dtypes = (np.int64, str, np.int64, str)
+        return {
+            key: np.array(values, dtype=dtype)
+            for key, values, dtype in zip(PROBLEM_KEYS, columns, dtypes, strict=True)
+        }
+
+
+def _cut_windows(
+    table: pa.Table, columns: tuple[str, ...], dtype: type, places: dict[float, np.ndarray]
+) -> dict[float, np.ndarray]:
+    """The windows at ``places`` (rows of ``table`` per offset), converted once over the
+    rows they span."""
+    if not places:
+        return {}
+    first = min(int(rows[0]) for rows in places.values())
+    last = max(int(rows[-1]) for rows in places.values())
+    values = column_values(table, columns, first, last + 1, dtype)
+    return {offset: values[rows - first] for offset, rows in places.items()}
+
+
+def _file_windows(
+    load: Loader,
+    rows: pd.DataFrame,
+    column: str,
+    problems: _Problems,
+    place: Callable[[pa.Table, float], np.ndarray],
+    check: Callable[[np.ndarray, float], list[str]],
+    columns: tuple[str, ...],
+    dtype: type,
+) -> dict[float, np.ndarray]:
+    """The checked windows (by offset) that ``rows`` cut from one file; every rule a row
+    breaks is recorded in ``problems``."""
+    offset_column = column.replace("_id", "_label_offset_seconds")
+    file_id = rows[column].iloc[0]
+    try:
+        table = load()
+    except Exception as error:  # unreadable data pages: every row of the file breaks it
+        problems.add(rows["row"], column, file_id, unreadable_problem(error))
+        return {}
+    places = {}
+    for offset, same in rows.groupby(offset_column, sort=True)["row"]:
+        try:
+            places[offset] = place(table, offset)
+        except WindowError as error:
+            problems.add(same, column, file_id, f"must hold the window: {error}")
+    windows = _cut_windows(table, columns, dtype, places)
+    for offset, same in rows.groupby(offset_column, sort=True)["row"]:
+        for problem in check(windows[offset], offset) if offset in windows else []:
+            problems.add(same, column, file_id, problem)
+    return windows
+
+
 def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
-    """Images (and targets, for labelled windows) of one shard, each file loaded once, and
-    the shard's fingerprint."""
-    images = []
-    for spectrogram_id, rows in job.rows.groupby("spectrogram_id", sort=False):
-        spectrogram = job.spectrograms[str(spectrogram_id)]()
-        for row in rows.itertuples():
-            try:
+    """One shard: every row's windows checked, each file read once, and the images (and
+    targets, for labelled rows) of the image windows of the rows that pass, with the
+    rules broken and the shard's fingerprint."""
+
+    def eeg_place(table: pa.Table, offset: float) -> np.ndarray:
+        rows = eeg_rows(table.num_rows, offset)
+        return np.arange(rows.start, rows.stop)
+
+    def spectrogram_place(table: pa.Table, offset: float) -> np.ndarray:
+        return spectrogram_rows(table[SPECTROGRAM_TIME_COLUMN].to_numpy(), offset)
+
+    def eeg_check(window: np.ndarray, offset: float) -> list[str]:
+        return eeg_window_problems(window, offset, job.max_all_nan_channels)
+
+    problems = _Problems()
+    images, windows = [], []
+    for spectrogram_id, group in job.rows.groupby("spectrogram_id", sort=False):
+        given = _file_windows(
+            job.spectrograms[str(spectrogram_id)], group, "spectrogram_id", problems,
+            spectrogram_place, spectrogram_window_problems, SPECTROGRAM_VALUE_COLUMNS,
+            np.float32,
+        )  # fmt: skip
+        for eeg_id, rows in group.groupby("eeg_id", sort=True):
+            eeg = _file_windows(
+                job.eegs[str(eeg_id)], rows, "eeg_id", problems, eeg_place, eeg_check,
+                EEG_CHANNELS, np.float64,
+            )  # fmt: skip
+            passing = rows[~rows["row"].isin(problems.rows())]
+            for window in image_windows(passing).itertuples():
                 images.append(
                     model_input_image(
-                        spectrogram,
-                        row.spectrogram_label_offset_seconds,
-                        job.eegs[str(row.eeg_id)](),
-                        row.eeg_label_offset_seconds,
+                        given[window.spectrogram_label_offset_seconds],
+                        eeg[window.eeg_label_offset_seconds],
                         job.config,
                     )
                 )
-            except WindowError as error:
-                raise WindowError(
-                    f"{job.source}, eeg_id {row.eeg_id} / spectrogram_id {spectrogram_id}: {error}"
-                ) from error
+                windows.append(window)
+    made = pd.DataFrame(windows)
     arrays = {
-        "images": np.stack(images),
-        "eeg_id": job.rows["eeg_id"].to_numpy(np.int64),
+        "images": np.array(images, dtype=SHARD_IMAGE_DTYPE).reshape(
+            -1, job.config.image_height, job.config.image_width
+        ),
+        "eeg_id": made["eeg_id"].to_numpy(np.int64) if windows else np.empty(0, np.int64),
         "fingerprint": shard_fingerprint(job),
+        **problems.arrays(),
     }
-    if set(TARGET_COLUMNS) <= set(job.rows.columns):
-        arrays["targets"] = job.rows[list(TARGET_COLUMNS)].to_numpy(np.float32)
+    if set(VOTE_COLUMNS) <= set(job.rows.columns):  # labelled rows
+        targets = made[list(TARGET_COLUMNS)] if windows else np.empty((0, len(TARGET_COLUMNS)))
+        arrays["targets"] = np.asarray(targets, dtype=np.float32)
     return arrays
 
 
 def unfinished_jobs(
-    jobs: dict[str, ShardJob], written: dict[str, Callable[[], dict[str, np.ndarray]]]
+    jobs: dict[str, ShardJob], written: dict[str, ShardLoader]
 ) -> dict[str, ShardJob]:
-    """The jobs whose shard is not yet written with the same fingerprint.
+    """The jobs whose shard is not yet written with the same fingerprint, or recorded a
+    broken rule (the file may have been fixed since).
 
-    ``written`` loads each shard on disk (its fingerprint at least). Shards are saved
-    atomically, so one on disk is complete; an unreadable one is computed again.
+    ``written`` loads each shard on disk. Shards are saved atomically, so one on disk is
+    complete; an unreadable one is computed again.
     """
 
     def is_done(name: str, job: ShardJob) -> bool:
         if name not in written:
             return False
         try:
-            fingerprint = written[name]()["fingerprint"]
-        except Exception:  # unreadable or written without a fingerprint: compute again
+            arrays = written[name]()
+            fingerprint, problem_rows = arrays["fingerprint"], arrays["problem_row"]
+        except Exception:  # unreadable or written by older code: compute again
             return False
-        return bool(fingerprint == shard_fingerprint(job))
+        return bool(fingerprint == shard_fingerprint(job)) and len(problem_rows) == 0
 
     return {name: job for name, job in jobs.items() if not is_done(name, job)}
+
+
+def recorded_problems(shards: dict[str, ShardLoader]) -> pd.DataFrame:
+    """Every broken rule the shards recorded, one row each (``PROBLEM_KEYS``)."""
+    tables = [pd.DataFrame({k: load()[k] for k in PROBLEM_KEYS}) for load in shards.values()]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PROBLEM_KEYS)
+
+
+def shard_positions(shards: dict[str, ShardLoader]) -> pd.DataFrame:
+    """Where each image is: ``eeg_id``, ``shard`` and ``position`` in it."""
+    tables = [
+        pd.DataFrame({"eeg_id": ids, "shard": name, "position": np.arange(len(ids))})
+        for name, ids in ((name, shards[name]()["eeg_id"]) for name in sorted(shards))
+    ]
+    columns = ["eeg_id", "shard", "position"]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)

@@ -1,0 +1,95 @@
+"""Raw HMS parquet files for the catalog: a file's table, or only what its footer says.
+
+``ParquetTableDataset`` loads a file as a ``pyarrow.Table``: the preprocessing pass cuts
+its windows straight from the columns, without a pandas frame of the whole file.
+``ParquetLayoutDataset`` loads a ``ParquetLayout``: column names and types and the row
+count from the footer, and only the columns asked for (a spectrogram's ``time``), so
+ingestion checks every file without reading its data. Light on imports: the worker
+processes of the preprocessing pass unpickle these datasets. No pandas, no pandera.
+"""
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+from kedro.io import AbstractDataset
+from kedro.io.core import get_filepath_str, get_protocol_and_path
+
+
+@dataclass(frozen=True)
+class ParquetLayout:
+    """A parquet file as its footer describes it, and the few columns read from it.
+
+    ``schema`` leaves out the columns pandas stores its index in: reading the file with
+    pandas would not show them as columns either.
+    """
+
+    schema: pa.Schema
+    num_rows: int
+    columns: pa.Table
+
+
+def unreadable_problem(error: Exception) -> str:
+    """What is wrong with a file that failed to load: truncated, empty, not parquet."""
+    reason = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
+    return f"must be a readable parquet file ({reason})"
+
+
+class _ParquetFileDataset(AbstractDataset):
+    """One parquet file at ``filepath`` on any fsspec file system (read only)."""
+
+    def __init__(
+        self,
+        filepath: str,
+        fs_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ):
+        protocol, path = get_protocol_and_path(filepath)
+        self._protocol = protocol
+        self._filepath = PurePosixPath(path)
+        self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
+        self.metadata = metadata
+
+    def _path(self) -> str:
+        return get_filepath_str(self._filepath, self._protocol)
+
+    def save(self, data: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} only reads raw files")
+
+    def _exists(self) -> bool:
+        return self._fs.exists(self._path())
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._filepath, "protocol": self._protocol}
+
+
+class ParquetTableDataset(_ParquetFileDataset):
+    """The whole file as a ``pyarrow.Table``."""
+
+    def load(self) -> pa.Table:
+        with self._fs.open(self._path(), "rb") as file:
+            return pq.read_table(file)
+
+
+class ParquetLayoutDataset(_ParquetFileDataset):
+    """The file's footer and ``columns`` (those of them it has) as a ``ParquetLayout``."""
+
+    def __init__(self, filepath: str, columns: list[str] | None = None, **kwargs: Any):
+        super().__init__(filepath, **kwargs)
+        self._columns = list(columns or [])
+
+    def load(self) -> ParquetLayout:
+        with self._fs.open(self._path(), "rb") as file:
+            parquet = pq.ParquetFile(file)
+            schema = parquet.schema_arrow
+            index = (schema.pandas_metadata or {}).get("index_columns", [])
+            stored_index = {name for name in index if isinstance(name, str)}
+            schema = pa.schema([field for field in schema if field.name not in stored_index])
+            wanted = [name for name in self._columns if name in schema.names]
+            return ParquetLayout(schema, parquet.metadata.num_rows, parquet.read(columns=wanted))
+
+    def _describe(self) -> dict[str, Any]:
+        return {**super()._describe(), "columns": self._columns}
