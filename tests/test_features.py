@@ -62,7 +62,8 @@ def _spectrogram_window(regions: tuple[str, ...] = REGIONS, n_rows: int = 300) -
 
 
 def _spectrogram_table(n_rows: int) -> pa.Table:
-    table = pa.table(dict(zip(SPECTROGRAM_COLUMNS[1:], _spectrogram_window(n_rows=n_rows).T)))
+    values = _spectrogram_window(n_rows=n_rows).T
+    table = pa.table(dict(zip(SPECTROGRAM_COLUMNS[1:], values, strict=True)))
     return table.add_column(0, "time", pa.array(np.arange(1, 2 * n_rows, 2, dtype=np.int64)))
 
 
@@ -160,7 +161,7 @@ def test_spectrogram_window_takes_rows_from_offset_to_offset_plus_600():
 
 def test_eeg_window_rows_and_bounds():
     eeg = _eeg({"Fp1": np.arange(60 * EEG_SAMPLING_HZ)}, 60)
-    table = pa.table(dict(zip(EEG_CHANNELS, eeg.T)))
+    table = pa.table(dict(zip(EEG_CHANNELS, eeg.T, strict=True)))
     window = eeg_window(table, 4.0)
     assert window[0, 0] == 4 * EEG_SAMPLING_HZ and len(window) == N
     with pytest.raises(WindowError, match="the file has 12000 rows"):

@@ -3,6 +3,7 @@ unpickled, raw HMS tables read as text, and partitions a node may resume from.""
 
 import logging
 import posixpath
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import PurePosixPath
@@ -93,43 +94,55 @@ class AtomicDataset(AbstractVersionedDataset[Any, Any]):
         }
 
 
+def _array_names(file: IO[bytes]) -> list[str]:
+    """The names of the arrays in an ``.npz`` file, each array's header read: an object
+    array (a pickle) is refused before anything is loaded."""
+    names = []
+    with zipfile.ZipFile(file) as archive:
+        for member in archive.namelist():
+            with archive.open(member) as stream:
+                major, _ = np.lib.format.read_magic(stream)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if major == 1
+                    else np.lib.format.read_array_header_2_0
+                )
+                if read_header(stream)[2].hasobject:
+                    raise ValueError(
+                        f"{member} holds objects, which cannot be loaded with allow_pickle=False"
+                    )
+            names.append(member.removesuffix(".npy"))
+    return names
+
+
 class NpzArchive(Mapping[str, np.ndarray]):
     """The arrays of one ``.npz`` file, each read when first asked for: a zip member is
-    read on its own, so a reader of a shard's ids or fingerprint never reads its images.
-    Pickles are refused."""
+    read on its own, so a reader of a shard's ids or fingerprint never reads its images."""
 
     def __init__(self, open_file: Callable[[], IO[bytes]]):
         self._open = open_file
+        with open_file() as file:
+            self._names = _array_names(file)
         self._arrays: dict[str, np.ndarray] = {}
-        self._names: list[str] | None = None
-
-    def _names_in_file(self) -> list[str]:
-        if self._names is None:
-            with self._open() as file:
-                self._names = np.load(file, allow_pickle=False).files
-        return self._names
 
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in self._arrays:
-            if key not in self._names_in_file():
+            if key not in self._names:
                 raise KeyError(key)
             with self._open() as file:
                 self._arrays[key] = np.load(file, allow_pickle=False)[key]
         return self._arrays[key]
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._names_in_file()
-
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names_in_file())
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._names_in_file())
+        return len(self._names)
 
 
 class NpzDataset(AbstractDataset[dict[str, np.ndarray], Mapping[str, np.ndarray]]):
     """A dict of arrays in one ``.npz`` file, saved atomically; loaded as an ``NpzArchive``
-    that reads each array when it is first used and refuses pickles."""
+    that refuses pickles at once and reads each array when it is first used."""
 
     def __init__(
         self,

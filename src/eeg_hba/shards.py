@@ -114,27 +114,6 @@ def shard_fingerprint(job: ShardJob) -> np.ndarray:
     return np.array(digest.hexdigest())
 
 
-class _Problems:
-    """The rules broken by rows of one shard, recorded as ``PROBLEM_KEYS`` arrays."""
-
-    def __init__(self) -> None:
-        self.found: list[tuple[int, str, int, str]] = []
-
-    def add(self, rows: pd.Series, column: str, file_id: int, problem: str) -> None:
-        self.found += [(int(row), column, int(file_id), problem) for row in rows]
-
-    def rows(self) -> set[int]:
-        return {row for row, *_ in self.found}
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        columns = list(zip(*self.found, strict=True)) or [(), (), (), ()]
-        dtypes = (np.int64, str, np.int64, str)
-        return {
-            key: np.array(values, dtype=dtype)
-            for key, values, dtype in zip(PROBLEM_KEYS, columns, dtypes, strict=True)
-        }
-
-
 def _cut_windows(
     table: pa.Table, columns: tuple[str, ...], dtype: type, places: dict[float, np.ndarray]
 ) -> dict[float, np.ndarray]:
@@ -148,84 +127,121 @@ def _cut_windows(
     return {offset: values[rows - first] for offset, rows in places.items()}
 
 
-def _file_windows(
+@dataclass(frozen=True)
+class _FileKind:
+    """How windows are placed in, cut from and checked in one kind of signal file."""
+
+    column: str
+    place: Callable[[pa.Table, float], np.ndarray]
+    columns: tuple[str, ...]
+    dtype: type
+
+
+def _eeg_place(table: pa.Table, offset: float) -> np.ndarray:
+    rows = eeg_rows(table.num_rows, offset)
+    return np.arange(rows.start, rows.stop)
+
+
+def _spectrogram_place(table: pa.Table, offset: float) -> np.ndarray:
+    return spectrogram_rows(table[SPECTROGRAM_TIME_COLUMN].to_numpy(), offset)
+
+
+_EEG = _FileKind("eeg_id", _eeg_place, EEG_CHANNELS, np.float64)
+_SPECTROGRAM = _FileKind(
+    "spectrogram_id", _spectrogram_place, SPECTROGRAM_VALUE_COLUMNS, np.float32
+)
+
+
+def _checked_windows(
     load: Loader,
-    rows: pd.DataFrame,
-    column: str,
-    problems: _Problems,
-    place: Callable[[pa.Table, float], np.ndarray],
+    offsets: np.ndarray,
+    kind: _FileKind,
     check: Callable[[np.ndarray, float], list[str]],
-    columns: tuple[str, ...],
-    dtype: type,
-) -> dict[float, np.ndarray]:
-    """The checked windows (by offset) that ``rows`` cut from one file; every rule a row
-    breaks is recorded in ``problems``."""
-    offset_column = column.replace("_id", "_label_offset_seconds")
-    file_id = rows[column].iloc[0]
+) -> tuple[dict[float, np.ndarray], dict[float, list[str]]]:
+    """The windows of one file at ``offsets``, and what is wrong with each: a problem of
+    the whole file (unreadable data) is one of every window."""
     try:
         table = load()
-    except Exception as error:  # unreadable data pages: every row of the file breaks it
-        problems.add(rows["row"], column, file_id, unreadable_problem(error))
-        return {}
-    places = {}
-    for offset, same in rows.groupby(offset_column, sort=True)["row"]:
+    except Exception as error:  # data pages that do not decode
+        return {}, {offset: [unreadable_problem(error)] for offset in offsets}
+    places, problems = {}, {}
+    for offset in offsets:
         try:
-            places[offset] = place(table, offset)
-        except WindowError as error:
-            problems.add(same, column, file_id, f"must hold the window: {error}")
-    windows = _cut_windows(table, columns, dtype, places)
-    for offset, same in rows.groupby(offset_column, sort=True)["row"]:
-        for problem in check(windows[offset], offset) if offset in windows else []:
-            problems.add(same, column, file_id, problem)
-    return windows
+            places[offset] = kind.place(table, offset)
+        except WindowError as error:  # the file changed since ingestion read its footer
+            problems[offset] = [f"must hold the window: {error}"]
+    windows = _cut_windows(table, kind.columns, kind.dtype, places)
+    for offset, window in windows.items():
+        problems[offset] = check(window, offset)
+    return windows, {offset: found for offset, found in problems.items() if found}
 
 
 def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
     """One shard: every row's windows checked, each file read once, and the images (and
     targets, for labelled rows) of the image windows of the rows that pass, with the
     rules broken and the shard's fingerprint."""
+    rows = job.rows.reset_index(drop=True)
+    ids = {kind: rows[kind.column].to_numpy() for kind in (_EEG, _SPECTROGRAM)}
+    offsets = {kind: rows[kind.column.replace("_id", "_label_offset_seconds")].to_numpy()
+               for kind in (_EEG, _SPECTROGRAM)}  # fmt: skip
+    rows_of_eeg = rows.groupby("eeg_id").indices
+    planned = image_windows(rows).sort_values(["spectrogram_id", "eeg_id"], kind="stable")
+    found: list[tuple[int, str, int, str]] = []
+    images, windows = [], []
 
-    def eeg_place(table: pa.Table, offset: float) -> np.ndarray:
-        rows = eeg_rows(table.num_rows, offset)
-        return np.arange(rows.start, rows.stop)
-
-    def spectrogram_place(table: pa.Table, offset: float) -> np.ndarray:
-        return spectrogram_rows(table[SPECTROGRAM_TIME_COLUMN].to_numpy(), offset)
+    def check_file(kind: _FileKind, load: Loader, at: np.ndarray, check) -> tuple[dict, np.ndarray]:
+        """Checked windows of the file for rows ``at``, and which of those rows break a rule."""
+        cut, problems = _checked_windows(load, np.unique(offsets[kind][at]), kind, check)
+        broken = np.zeros(len(at), dtype=bool)
+        for number, row in enumerate(at):
+            for problem in problems.get(offsets[kind][row], []):
+                found.append((int(rows.at[row, "row"]), kind.column, int(ids[kind][row]), problem))
+                broken[number] = True
+        return cut, broken
 
     def eeg_check(window: np.ndarray, offset: float) -> list[str]:
         return eeg_window_problems(window, offset, job.max_all_nan_channels)
 
-    problems = _Problems()
-    images, windows = [], []
-    for spectrogram_id, group in job.rows.groupby("spectrogram_id", sort=False):
-        given = _file_windows(
-            job.spectrograms[str(spectrogram_id)], group, "spectrogram_id", problems,
-            spectrogram_place, spectrogram_window_problems, SPECTROGRAM_VALUE_COLUMNS,
-            np.float32,
-        )  # fmt: skip
-        for eeg_id, rows in group.groupby("eeg_id", sort=True):
-            eeg = _file_windows(
-                job.eegs[str(eeg_id)], rows, "eeg_id", problems, eeg_place, eeg_check,
-                EEG_CHANNELS, np.float64,
-            )  # fmt: skip
-            passing = rows[~rows["row"].isin(problems.rows())]
-            for window in image_windows(passing).itertuples():
-                images.append(
-                    model_input_image(
-                        given[window.spectrogram_label_offset_seconds],
-                        eeg[window.eeg_label_offset_seconds],
-                        job.config,
-                    )
+    for spectrogram_id, group in planned.groupby("spectrogram_id", sort=False):
+        at = np.concatenate([rows_of_eeg[e] for e in group["eeg_id"]])
+        given, given_broken = check_file(
+            _SPECTROGRAM, job.spectrograms[str(spectrogram_id)], at, spectrogram_window_problems
+        )
+        broken_rows = set(at[given_broken])
+        for chosen in group.itertuples():
+            at = rows_of_eeg[chosen.eeg_id]
+            eeg, eeg_broken = check_file(_EEG, job.eegs[str(chosen.eeg_id)], at, eeg_check)
+            passing = [row for row, bad in zip(at, eeg_broken, strict=True)
+                       if not bad and row not in broken_rows]  # fmt: skip
+            window = (
+                chosen  # else the image window is chosen again among the rows that pass
+                if len(passing) == len(at)
+                else next(image_windows(rows.iloc[passing]).itertuples(), None)
+            )
+            if window is None:
+                continue
+            images.append(
+                model_input_image(
+                    given[window.spectrogram_label_offset_seconds],
+                    eeg[window.eeg_label_offset_seconds],
+                    job.config,
                 )
-                windows.append(window)
+            )
+            windows.append(window)
     made = pd.DataFrame(windows)
+    columns = list(zip(*found, strict=True)) or [(), (), (), ()]
     arrays = {
         "images": np.array(images, dtype=SHARD_IMAGE_DTYPE).reshape(
             -1, job.config.image_height, job.config.image_width
         ),
         "eeg_id": made["eeg_id"].to_numpy(np.int64) if windows else np.empty(0, np.int64),
         "fingerprint": shard_fingerprint(job),
-        **problems.arrays(),
+        **{
+            key: np.array(values, dtype=dtype)
+            for key, values, dtype in zip(
+                PROBLEM_KEYS, columns, (np.int64, str, np.int64, str), strict=True
+            )
+        },
     }
     if set(VOTE_COLUMNS) <= set(job.rows.columns):  # labelled rows
         targets = made[list(TARGET_COLUMNS)] if windows else np.empty((0, len(TARGET_COLUMNS)))
