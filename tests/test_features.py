@@ -200,5 +200,6 @@ def test_frames_at_given_centres_equal_scipys_stft(samples, window, hop):
     signal = rng.normal(0, 50, (4, 4, samples))
     expected = stft.spectrogram(signal, axis=-1)
     centres = np.arange(stft.p_min, stft.p_max(samples)) * hop
-    power = frame_power(signal, _psd_window(window), centres, window // 2 + 1)
+    power = frame_power(signal, stft.win, centres, window // 2 + 1)
     np.testing.assert_allclose(power, expected, rtol=1e-9, atol=1e-12 * expected.max())
+    np.testing.assert_allclose(_psd_window(window), stft.win, rtol=1e-6)  # the one we use

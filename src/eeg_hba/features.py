@@ -100,10 +100,13 @@ def given_panels(window: np.ndarray) -> np.ndarray:
 def standardise_panels(panels: np.ndarray) -> np.ndarray:
     """Each panel to zero mean and unit variance, ignoring NaN; NaN (and empty panels) -> 0."""
     axes = tuple(range(1, panels.ndim))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN panel has no mean
-        mean = np.nanmean(panels, axis=axes, keepdims=True)
-        std = np.nanstd(panels, axis=axes, keepdims=True)
+    if not np.isnan(panels).any():  # the usual case: the NaN-aware statistics cost more
+        mean, std = panels.mean(axis=axes, keepdims=True), panels.std(axis=axes, keepdims=True)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN panel has no mean
+            mean = np.nanmean(panels, axis=axes, keepdims=True)
+            std = np.nanstd(panels, axis=axes, keepdims=True)
     standardised = (panels - np.nan_to_num(mean)) / (np.nan_to_num(std) + _STANDARDISE_EPSILON)
     return np.nan_to_num(standardised, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
 
@@ -136,7 +139,8 @@ def fill_gaps(eeg: np.ndarray) -> np.ndarray:
 
 @cache
 def _bandpass(low_hz: float, high_hz: float, order: int) -> np.ndarray:
-    return butter(order, [low_hz, high_hz], btype="bandpass", fs=EEG_SAMPLING_HZ, output="sos")
+    sos = butter(order, [low_hz, high_hz], btype="bandpass", fs=EEG_SAMPLING_HZ, output="sos")
+    return sos.astype(np.float32)
 
 
 @cache
@@ -144,7 +148,7 @@ def _psd_window(window_samples: int) -> np.ndarray:
     """Periodic Hann window scaled for power spectral density, as
     ``scipy.signal.ShortTimeFFT(..., scale_to="psd")`` scales it."""
     window = hann(window_samples, sym=False)
-    return window / np.sqrt(EEG_SAMPLING_HZ * np.sum(window**2))
+    return (window / np.sqrt(EEG_SAMPLING_HZ * np.sum(window**2))).astype(np.float32)
 
 
 def frame_power(
@@ -197,7 +201,8 @@ def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """
     if len(eeg) != EEG_SAMPLES:
         raise ValueError(f"an EEG window holds {EEG_SAMPLES} samples ({EEG_WINDOW_SECONDS} s)")
-    chains = bipolar_signals(fill_gaps(eeg))
+    # float32 from here on: a third of the time, and microvolts to 1e-4 of the signal
+    chains = bipolar_signals(fill_gaps(eeg)).astype(np.float32)
     sos = _bandpass(config.bandpass_low_hz, config.bandpass_high_hz, config.filter_order)
     filtered = np.clip(sosfiltfilt(sos, chains, axis=-1), -config.clip_uv, config.clip_uv)
     power = frame_power(

@@ -116,15 +116,26 @@ def shard_fingerprint(job: ShardJob) -> np.ndarray:
 
 def _cut_windows(
     table: pa.Table, columns: tuple[str, ...], dtype: type, places: dict[float, np.ndarray]
-) -> dict[float, np.ndarray]:
-    """The windows at ``places`` (rows of ``table`` per offset), converted once over the
-    rows they span."""
+) -> tuple[dict[float, np.ndarray], dict[float, np.ndarray]]:
+    """The windows at ``places`` (rows of ``table`` per offset) and their NaN masks,
+    converted and masked once over the rows they span; windows of consecutive rows are
+    views."""
     if not places:
-        return {}
+        return {}, {}
     first = min(int(rows[0]) for rows in places.values())
     last = max(int(rows[-1]) for rows in places.values())
     values = column_values(table, columns, first, last + 1, dtype)
-    return {offset: values[rows - first] for offset, rows in places.items()}
+    missing = np.isnan(values)
+    where = {
+        offset: slice(rows[0] - first, rows[-1] - first + 1)
+        if rows[-1] - rows[0] + 1 == len(rows)
+        else rows - first
+        for offset, rows in places.items()
+    }
+    return (
+        {offset: values[part] for offset, part in where.items()},
+        {offset: missing[part] for offset, part in where.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -158,8 +169,9 @@ def _checked_windows(
     kind: _FileKind,
     check: Callable[[np.ndarray, float], list[str]],
 ) -> tuple[dict[float, np.ndarray], dict[float, list[str]]]:
-    """The windows of one file at ``offsets``, and what is wrong with each: a problem of
-    the whole file (unreadable data) is one of every window."""
+    """The windows of one file at ``offsets``, and what is wrong with each (``check``
+    looks at a window's NaN mask): a problem of the whole file (unreadable data) is one
+    of every window."""
     try:
         table = load()
     except Exception as error:  # data pages that do not decode
@@ -170,9 +182,9 @@ def _checked_windows(
             places[offset] = kind.place(table, offset)
         except WindowError as error:  # the file changed since ingestion read its footer
             problems[offset] = [f"must hold the window: {error}"]
-    windows = _cut_windows(table, kind.columns, kind.dtype, places)
-    for offset, window in windows.items():
-        problems[offset] = check(window, offset)
+    windows, masks = _cut_windows(table, kind.columns, kind.dtype, places)
+    for offset, missing in masks.items():
+        problems[offset] = check(missing, offset)
     return windows, {offset: found for offset, found in problems.items() if found}
 
 
@@ -199,8 +211,8 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
                 broken[number] = True
         return cut, broken
 
-    def eeg_check(window: np.ndarray, offset: float) -> list[str]:
-        return eeg_window_problems(window, offset, job.max_all_nan_channels)
+    def eeg_check(missing: np.ndarray, offset: float) -> list[str]:
+        return eeg_window_problems(missing, offset, job.max_all_nan_channels)
 
     for spectrogram_id, group in planned.groupby("spectrogram_id", sort=False):
         at = np.concatenate([rows_of_eeg[e] for e in group["eeg_id"]])

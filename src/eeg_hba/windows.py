@@ -71,7 +71,7 @@ def column_values(
 
     Only those rows are converted: a long file costs its read, not a copy of it."""
     part = table.select(list(columns)).slice(start, stop - start)
-    values = np.empty((part.num_rows, len(columns)), dtype=dtype)
+    values = np.empty((part.num_rows, len(columns)), dtype=dtype, order="F")  # column by column
     for number, column in enumerate(part.columns):
         values[:, number] = column.to_numpy()
     return values
@@ -91,11 +91,11 @@ def spectrogram_window(table: pa.Table, offset_seconds: float) -> np.ndarray:
 
 
 def eeg_window_problems(
-    window: np.ndarray, offset_seconds: float, max_all_nan_channels: int
+    missing: np.ndarray, offset_seconds: float, max_all_nan_channels: int
 ) -> list[str]:
-    """What is wrong with the data of one EEG window (samples, 20 channels): only NaN, or
-    more all-NaN channels than allowed (real files sometimes lack a channel)."""
-    missing = np.isnan(window)
+    """What is wrong with the data of one EEG window, from its NaN mask (samples, 20
+    channels): only NaN, or more all-NaN channels than allowed (real files sometimes lack
+    a channel)."""
     if missing.all():
         return [f"has only NaN in the window at offset {offset_seconds} s"]
     names = [c for c, nan in zip(EEG_CHANNELS, missing.all(axis=0), strict=True) if nan]
@@ -107,9 +107,9 @@ def eeg_window_problems(
     return []
 
 
-def spectrogram_window_problems(window: np.ndarray, offset_seconds: float) -> list[str]:
-    """What is wrong with the data of one spectrogram window: only NaN."""
-    if np.isnan(window).all():
+def spectrogram_window_problems(missing: np.ndarray, offset_seconds: float) -> list[str]:
+    """What is wrong with the data of one spectrogram window, from its NaN mask: only NaN."""
+    if missing.all():
         return [f"has only NaN in the window at offset {offset_seconds} s"]
     return []
 
