@@ -27,8 +27,13 @@ from eeg_hba.hms import (
     TRAIN_ID_COLUMNS,
     VOTE_COLUMNS,
 )
-from eeg_hba.raw_files import ParquetLayout, unreadable_problem
-from eeg_hba.windows import WindowError, eeg_rows, spectrogram_rows
+from eeg_hba.windows import (
+    ParquetLayout,
+    WindowError,
+    eeg_rows,
+    spectrogram_rows,
+    unreadable_problem,
+)
 
 ON_BAD_ROWS = ("error", "skip")
 REJECTED_ROW_COLUMNS = ("file", "row", "line", "column", "value", "rule")

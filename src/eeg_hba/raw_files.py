@@ -5,10 +5,9 @@ its windows straight from the columns, without a pandas frame of the whole file.
 ``ParquetLayoutDataset`` loads a ``ParquetLayout``: column names and types and the row
 count from the footer, and only the columns asked for (a spectrogram's ``time``), so
 ingestion checks every file without reading its data. Light on imports: the worker
-processes of the preprocessing pass unpickle these datasets. No pandas, no pandera.
+processes of the preprocessing pass unpickle these datasets (no pandera, no sklearn).
 """
 
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -18,24 +17,7 @@ import pyarrow.parquet as pq
 from kedro.io import AbstractDataset
 from kedro.io.core import get_filepath_str, get_protocol_and_path
 
-
-@dataclass(frozen=True)
-class ParquetLayout:
-    """A parquet file as its footer describes it, and the few columns read from it.
-
-    ``schema`` leaves out the columns pandas stores its index in: reading the file with
-    pandas would not show them as columns either.
-    """
-
-    schema: pa.Schema
-    num_rows: int
-    columns: pa.Table
-
-
-def unreadable_problem(error: Exception) -> str:
-    """What is wrong with a file that failed to load: truncated, empty, not parquet."""
-    reason = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
-    return f"must be a readable parquet file ({reason})"
+from eeg_hba.windows import ParquetLayout
 
 
 class _ParquetFileDataset(AbstractDataset):

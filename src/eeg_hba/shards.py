@@ -31,7 +31,6 @@ from eeg_hba.hms import (
     TARGET_COLUMNS,
     VOTE_COLUMNS,
 )
-from eeg_hba.raw_files import unreadable_problem
 from eeg_hba.windows import (
     WindowError,
     column_values,
@@ -40,6 +39,7 @@ from eeg_hba.windows import (
     image_windows,
     spectrogram_rows,
     spectrogram_window_problems,
+    unreadable_problem,
 )
 
 Loader = Callable[[], pa.Table]

@@ -8,6 +8,7 @@ import it. No Kedro imports.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,26 @@ WINDOW_COLUMNS = (
 
 class WindowError(ValueError):
     """A labelled window does not fit inside its file."""
+
+
+@dataclass(frozen=True)
+class ParquetLayout:
+    """A parquet file as its footer describes it, and the few columns read from it (a
+    spectrogram's ``time``): enough to place windows without reading the file's data.
+
+    ``schema`` leaves out the columns pandas stores its index in: reading the file with
+    pandas would not show them as columns either.
+    """
+
+    schema: pa.Schema
+    num_rows: int
+    columns: pa.Table
+
+
+def unreadable_problem(error: Exception) -> str:
+    """What is wrong with a file that failed to load: truncated, empty, not parquet."""
+    reason = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
+    return f"must be a readable parquet file ({reason})"
 
 
 def eeg_rows(n_rows: int, offset_seconds: float) -> slice:
