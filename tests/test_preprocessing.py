@@ -17,8 +17,10 @@ from kedro.framework.session import KedroSession
 from kedro.io import AbstractDataset
 from kedro.runner import SequentialRunner
 
+from eeg_hba import shards
 from eeg_hba.contract import HmsContractError
 from eeg_hba.features import FeatureConfig
+from eeg_hba.hms import TARGET_COLUMNS, VOTE_COLUMNS
 from eeg_hba.shards import compute_shard, plan_rows, plan_shards, shard_jobs
 from eeg_hba.synthetic import (
     SyntheticConfig,
@@ -43,38 +45,58 @@ def test_shards_keep_each_spectrogram_whole():
     assert planned.groupby("shard")["position"].apply(list).tolist() == [[0, 1, 2], [0, 1, 2], [0]]
 
 
-def test_every_raw_file_is_read_once():
+def _counted_synthetic_files(calls: Counter) -> tuple[pd.DataFrame, dict, dict]:
+    """The tiny synthetic plan's label rows, and loaders of its files (pyarrow Tables,
+    made in memory) that count their calls."""
     config = SyntheticConfig(**TINY_SYNTHETIC)
     plan = plan_dataset(config)
-    calls: dict[str, int] = {}
 
-    def counted(key, make):
-        calls[key] = calls.get(key, 0) + 1
-        return make()
-
-    def table(frame: Callable[[], pd.DataFrame]) -> pa.Table:
+    def counted(key: str, frame: Callable[[], pd.DataFrame]) -> pa.Table:
+        calls[key] += 1
         return pa.Table.from_pandas(frame(), preserve_index=False)
 
     episodes = [e for r in plan.train_recordings for e in r.episodes]
     eegs = {
-        str(e.eeg_id): partial(
-            counted, f"eeg {e.eeg_id}", partial(table, partial(eeg_file_frame, e, config))
-        )
+        str(e.eeg_id): partial(counted, f"eeg {e.eeg_id}", partial(eeg_file_frame, e, config))
         for e in episodes
     }
     spectrograms = {
         str(r.spectrogram_id): partial(
-            counted,
-            f"spectrogram {r.spectrogram_id}",
-            partial(table, partial(spectrogram_file_frame, r, config)),
+            counted, f"spectrogram {r.spectrogram_id}", partial(spectrogram_file_frame, r, config)
         )
         for r in plan.train_recordings
     }
     rows = plan.train.rename_axis("row").reset_index()  # every sub-window, as after ingestion
+    return rows, eegs, spectrograms
+
+
+def test_every_raw_file_is_read_once():
+    calls = Counter()
+    rows, eegs, spectrograms = _counted_synthetic_files(calls)
     planned = plan_rows(rows, shard_size=4)
     features = FeatureConfig(image_height=32, image_width=32)
     shards = [compute_shard(job) for job in shard_jobs(planned, spectrograms, eegs, features, 1)]
     assert sum(len(arrays["images"]) for arrays in shards) == rows["eeg_id"].nunique()
+    assert len(calls) == len(eegs) + len(spectrograms)
+    assert set(calls.values()) == {1}
+
+
+def test_each_file_is_read_once_when_several_windows_share_it(monkeypatch):
+    """One image per label row (several per EEG and per spectrogram file) reads each file
+    once too: the pass loads a file once for all the windows cut from it."""
+
+    def every_row(rows: pd.DataFrame) -> pd.DataFrame:
+        targets = rows[list(VOTE_COLUMNS)].to_numpy(float)
+        return rows.assign(**dict(zip(TARGET_COLUMNS, (targets / targets.sum(1, keepdims=True)).T,
+                                      strict=True)))  # fmt: skip
+
+    monkeypatch.setattr(shards, "image_windows", every_row)
+    calls = Counter()
+    rows, eegs, spectrograms = _counted_synthetic_files(calls)
+    planned = plan_rows(rows, shard_size=16)
+    features = FeatureConfig(image_height=32, image_width=32)
+    made = [compute_shard(job) for job in shard_jobs(planned, spectrograms, eegs, features, 1)]
+    assert sum(len(arrays["images"]) for arrays in made) == len(rows) > rows["eeg_id"].nunique()
     assert len(calls) == len(eegs) + len(spectrograms)
     assert set(calls.values()) == {1}
 

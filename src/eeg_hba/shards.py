@@ -198,6 +198,8 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
                for kind in (_EEG, _SPECTROGRAM)}  # fmt: skip
     rows_of_eeg = rows.groupby("eeg_id").indices
     planned = image_windows(rows).sort_values(["spectrogram_id", "eeg_id"], kind="stable")
+    planned_of_eeg = planned.groupby("eeg_id", sort=False).indices  # several, if need be
+    planned_windows = list(planned.itertuples())
     found: list[tuple[int, str, int, str]] = []
     images, windows = [], []
 
@@ -214,32 +216,32 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
     def eeg_check(missing: np.ndarray, offset: float) -> list[str]:
         return eeg_window_problems(missing, offset, job.max_all_nan_channels)
 
-    for spectrogram_id, group in planned.groupby("spectrogram_id", sort=False):
-        at = np.concatenate([rows_of_eeg[e] for e in group["eeg_id"]])
+    for spectrogram_id, windows_of_group in planned.groupby("spectrogram_id", sort=False):
+        eeg_ids = windows_of_group["eeg_id"].unique()
+        at = np.concatenate([rows_of_eeg[e] for e in eeg_ids])
         given, given_broken = check_file(
             _SPECTROGRAM, job.spectrograms[str(spectrogram_id)], at, spectrogram_window_problems
         )
         broken_rows = set(at[given_broken])
-        for chosen in group.itertuples():
-            at = rows_of_eeg[chosen.eeg_id]
-            eeg, eeg_broken = check_file(_EEG, job.eegs[str(chosen.eeg_id)], at, eeg_check)
+        for eeg_id in eeg_ids:
+            at = rows_of_eeg[eeg_id]
+            eeg, eeg_broken = check_file(_EEG, job.eegs[str(eeg_id)], at, eeg_check)
             passing = [row for row, bad in zip(at, eeg_broken, strict=True)
                        if not bad and row not in broken_rows]  # fmt: skip
-            window = (
-                chosen  # else the image window is chosen again among the rows that pass
-                if len(passing) == len(at)
-                else next(image_windows(rows.iloc[passing]).itertuples(), None)
+            chosen = (
+                [planned_windows[number] for number in planned_of_eeg[eeg_id]]
+                if len(passing) == len(at)  # else the image windows are chosen again
+                else list(image_windows(rows.iloc[passing]).itertuples())
             )
-            if window is None:
-                continue
-            images.append(
-                model_input_image(
-                    given[window.spectrogram_label_offset_seconds],
-                    eeg[window.eeg_label_offset_seconds],
-                    job.config,
+            for window in chosen:
+                images.append(
+                    model_input_image(
+                        given[window.spectrogram_label_offset_seconds],
+                        eeg[window.eeg_label_offset_seconds],
+                        job.config,
+                    )
                 )
-            )
-            windows.append(window)
+                windows.append(window)
     made = pd.DataFrame(windows)
     columns = list(zip(*found, strict=True)) or [(), (), (), ()]
     arrays = {
