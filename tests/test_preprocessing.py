@@ -247,3 +247,18 @@ def test_skip_leaves_out_the_sub_window_whose_data_breaks_a_rule(kedro_project, 
     shard = _shards(kedro_project, "train_inputs")[where["shard"]]
     assert shard["eeg_id"][where["position"]] == 1020
     np.testing.assert_allclose(shard["targets"][where["position"]], [6 / 8, 0, 0, 0, 0, 2 / 8])
+
+
+@pytest.mark.slow
+def test_shards_of_an_earlier_plan_in_the_folder_are_ignored(kedro_project, hand_folder):
+    """A shard left from an earlier, larger plan (same eeg_ids, a broken rule) changes
+    neither the label table nor the index."""
+    _run(kedro_project, hand_folder, "error")
+    folder = kedro_project / "data/05_model_input/train_inputs"
+    index = pd.read_parquet(folder / "index.parquet")
+    stale = dict(np.load(folder / "shards/shard-00000.npz"))
+    stale.update(problem_row=np.array([0]), problem_column=np.array(["eeg_id"]),
+                 problem_file_id=np.array([1010]), problem=np.array(["has only NaN"]))  # fmt: skip
+    np.savez(folder / "shards/shard-09999.npz", **stale)
+    _run(kedro_project, hand_folder, "error")
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "index.parquet"), index)

@@ -18,6 +18,7 @@ from eeg_hba.hms import (
     EEG_CHANNELS,
     EEG_SAMPLING_HZ,
     EEG_WINDOW_SECONDS,
+    OFFSET_COLUMNS,
     SPECTROGRAM_STEP_SECONDS,
     SPECTROGRAM_TIME_COLUMN,
     SPECTROGRAM_VALUE_COLUMNS,
@@ -28,13 +29,6 @@ from eeg_hba.hms import (
 
 SPECTROGRAM_FRAMES = SPECTROGRAM_WINDOW_SECONDS // SPECTROGRAM_STEP_SECONDS
 EEG_SAMPLES = EEG_WINDOW_SECONDS * EEG_SAMPLING_HZ
-#: The columns that place a labelled window in its two files.
-WINDOW_COLUMNS = (
-    "eeg_id",
-    "spectrogram_id",
-    "eeg_label_offset_seconds",
-    "spectrogram_label_offset_seconds",
-)
 
 
 class WindowError(ValueError):
@@ -146,7 +140,7 @@ def image_windows(rows: pd.DataFrame) -> pd.DataFrame:
     sizes = grouped["eeg_id"].transform("size")
     middle = ordered[grouped.cumcount() == sizes // 2]
     ids = [c for c in ("spectrogram_id", "patient_id") if c in rows]
-    windows = middle.set_index("eeg_id")[[*ids, *WINDOW_COLUMNS[2:]]]
+    windows = middle.set_index("eeg_id")[[*ids, *OFFSET_COLUMNS]]
     windows["n_sub_windows"] = grouped.size()
     if set(VOTE_COLUMNS) <= set(rows.columns):
         votes = grouped[list(VOTE_COLUMNS)].sum()

@@ -70,9 +70,15 @@ def _spark_map(params: dict) -> OrderedMap:
     return partial(spark_ordered_map, spark=spark_session(**params["spark"]))
 
 
+def _planned(shards: dict[str, ShardLoader], plan: pd.DataFrame) -> dict[str, ShardLoader]:
+    """The shards of this plan (a folder may still hold shards of an earlier one)."""
+    return {name: shards[name] for name in plan["shard"].unique()}
+
+
 def make_label_table(
     train_labels: pd.DataFrame,
     ingestion_rejected_rows: pd.DataFrame,
+    plan: pd.DataFrame,
     shards: dict[str, ShardLoader],
     params: dict,
     raw_data_dir: str,
@@ -84,7 +90,8 @@ def make_label_table(
     is left out, as ingestion does with the rules it checks.
     """
     source = str(Path(raw_data_dir) / "train.csv")
-    violations = recorded_violations(recorded_problems(shards), source, raw_data_dir, "train")
+    problems = recorded_problems(_planned(shards, plan))
+    violations = recorded_violations(problems, source, raw_data_dir, "train")
     kept, rejected = apply_bad_row_policy(
         train_labels.set_index("row"), violations, params["on_bad_rows"]
     )
@@ -109,19 +116,25 @@ def make_label_table(
 
 
 def check_test_windows(
-    test_windows: pd.DataFrame, shards: dict[str, ShardLoader], raw_data_dir: str
+    test_windows: pd.DataFrame,
+    plan: pd.DataFrame,
+    shards: dict[str, ShardLoader],
+    raw_data_dir: str,
 ) -> pd.DataFrame:
     """The test windows, once the pass found their data good: a bad test row always
     stops the run (the submission needs every one)."""
     source = str(Path(raw_data_dir) / "test.csv")
-    violations = recorded_violations(recorded_problems(shards), source, raw_data_dir, "test")
+    problems = recorded_problems(_planned(shards, plan))
+    violations = recorded_violations(problems, source, raw_data_dir, "test")
     apply_bad_row_policy(test_windows.set_index("row"), violations, "error")
     return test_windows
 
 
-def index_model_inputs(windows: pd.DataFrame, shards: dict[str, ShardLoader]) -> pd.DataFrame:
+def index_model_inputs(
+    windows: pd.DataFrame, plan: pd.DataFrame, shards: dict[str, ShardLoader]
+) -> pd.DataFrame:
     """The index of model inputs: every window with its shard and position in it."""
-    positions = shard_positions(shards)
+    positions = shard_positions(_planned(shards, plan))
     index = windows.merge(positions, on="eeg_id", how="left", validate="one_to_one")
     missing = index.loc[index["shard"].isna(), "eeg_id"].tolist()
     if missing:

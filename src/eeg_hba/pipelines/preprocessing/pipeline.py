@@ -41,7 +41,7 @@ def model_input_template() -> Pipeline:
             ),
             Node(
                 index_model_inputs,
-                ["checked_windows", "model_input_shards"],
+                ["checked_windows", "model_input_plan", "model_input_shards"],
                 "model_input_index",
                 name="index_model_inputs",
             ),
@@ -57,6 +57,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 [
                     "rows",
                     "ingestion_rejected_rows",
+                    "model_input_plan",
                     "model_input_shards",
                     "params:ingestion",
                     "params:raw_data_dir",
@@ -82,7 +83,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 check_test_windows,
-                ["rows", "model_input_shards", "params:raw_data_dir"],
+                ["rows", "model_input_plan", "model_input_shards", "params:raw_data_dir"],
                 "checked_windows",
                 name="check_test_windows",
             )
