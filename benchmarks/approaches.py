@@ -87,7 +87,7 @@ def naive_loop(raw: Path, image_size: int, sample_rows: int | None = None, seed:
         images.append(
             model_input_image(
                 spectrogram[list(SPECTROGRAM_VALUE_COLUMNS)].to_numpy(np.float32)[given],
-                eeg[list(EEG_CHANNELS)].to_numpy(np.float64)[signal],
+                eeg[list(EEG_CHANNELS)].to_numpy(np.float32)[signal],
                 config,
             )
         )

@@ -8,8 +8,8 @@ the 50 s raw EEG window over the same bipolar chains (band-pass 0.5-20 Hz, clip
 strong public solutions used. Training and inference call the same functions.
 
 Only what the image keeps is computed: a right-hand panel ``W`` pixels wide is ``W``
-STFT frames, column ``j`` the frame centred on the middle of the ``j``-th of ``W`` equal
-parts of the 50 s window (``eeg_panel_times``); its rows interpolate the FFT bins up to
+STFT frames, one every 50 s / ``W`` (rounded down to a sample), the grid centred in the
+window (``eeg_panel_times``); its rows interpolate the FFT bins up to
 ``max_frequency_hz`` linearly (``eeg_panel_frequencies``, lowest frequency on top).
 Functions take numpy windows (``eeg_hba.windows`` cuts them from the files). No Kedro.
 """
@@ -152,20 +152,22 @@ def _psd_window(window_samples: int) -> np.ndarray:
 
 
 def frame_power(
-    signal: np.ndarray, window: np.ndarray, centres: np.ndarray, n_bins: int
+    signal: np.ndarray, window: np.ndarray, first_centre: int, hop: int, frames: int, n_bins: int
 ) -> np.ndarray:
-    """Power of the first ``n_bins`` one-sided FFT bins of frames centred at ``centres``.
+    """Power of the first ``n_bins`` one-sided FFT bins of ``frames`` frames centred at
+    ``first_centre``, ``first_centre + hop``, ...
 
     signal : ndarray, shape (..., n_samples); window : shape (m,); a frame centred at
     sample ``c`` holds samples ``[c - m // 2, c - m // 2 + m)``, zero beyond the signal
     (``scipy.signal.ShortTimeFFT``'s convention). Returns shape (..., n_bins, frames).
+    The frames are a strided view of the signal: only their windowed copy is made.
     """
     m = len(window)
-    starts = np.asarray(centres) - m // 2
-    before, after = max(0, -starts.min()), max(0, starts.max() + m - signal.shape[-1])
+    first, last = first_centre - m // 2, first_centre + (frames - 1) * hop - m // 2
+    before, after = max(0, -first), max(0, last + m - signal.shape[-1])
     padded = np.pad(signal, [(0, 0)] * (signal.ndim - 1) + [(before, after)])
-    frames = sliding_window_view(padded, m, axis=-1)[..., starts + before, :]
-    spectrum = rfft(frames * window, axis=-1)[..., :n_bins]
+    views = sliding_window_view(padded, m, axis=-1)[..., first + before :: hop, :][..., :frames, :]
+    spectrum = rfft(views * window, axis=-1)[..., :n_bins]
     return np.moveaxis(spectrum.real**2 + spectrum.imag**2, -1, -2)
 
 
@@ -176,15 +178,18 @@ def eeg_frequencies(config: FeatureConfig) -> np.ndarray:
     return frequencies[frequencies <= config.max_frequency_hz]
 
 
-def eeg_frame_centres(width: int) -> np.ndarray:
-    """The sample each of ``width`` STFT frames is centred on: the middle of each of
-    ``width`` equal parts of the 50 s window."""
-    return ((np.arange(width) + 0.5) * EEG_SAMPLES / width).astype(np.int64)
+def eeg_frame_grid(width: int) -> tuple[int, int]:
+    """(first centre, hop) in samples of the ``width`` STFT frames of an EEG panel: one
+    every ``50 s / width`` (rounded down to a sample), the grid centred in the window."""
+    hop = EEG_SAMPLES // width
+    return (EEG_SAMPLES - (width - 1) * hop) // 2, hop
 
 
 def eeg_panel_times(config: FeatureConfig) -> np.ndarray:
     """Seconds into the 50 s window of each column of a right-hand (EEG) panel."""
-    return eeg_frame_centres(config.panel_shape[1]) / EEG_SAMPLING_HZ
+    width = config.panel_shape[1]
+    first, hop = eeg_frame_grid(width)
+    return (first + hop * np.arange(width)) / EEG_SAMPLING_HZ
 
 
 def eeg_panel_frequencies(config: FeatureConfig) -> np.ndarray:
@@ -201,14 +206,17 @@ def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """
     if len(eeg) != EEG_SAMPLES:
         raise ValueError(f"an EEG window holds {EEG_SAMPLES} samples ({EEG_WINDOW_SECONDS} s)")
-    # float32 from here on: a third of the time, and microvolts to 1e-4 of the signal
-    chains = bipolar_signals(fill_gaps(eeg)).astype(np.float32)
+    # float32 (as the files hold it): a third of the time of float64, and the microvolts
+    # the filter gives differ by 1e-4 of the signal
+    chains = bipolar_signals(fill_gaps(eeg)).astype(np.float32, copy=False)
     sos = _bandpass(config.bandpass_low_hz, config.bandpass_high_hz, config.filter_order)
     filtered = np.clip(sosfiltfilt(sos, chains, axis=-1), -config.clip_uv, config.clip_uv)
+    width = config.panel_shape[1]
     power = frame_power(
         filtered,
         _psd_window(config.stft_window_samples),
-        eeg_frame_centres(config.panel_shape[1]),
+        *eeg_frame_grid(width),
+        width,
         len(eeg_frequencies(config)),
     )  # (4 regions, 4 chains, frequencies, frames)
     return (10 * np.log10(power + _DECIBEL_FLOOR)).mean(axis=1)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from kedro.io import AbstractDataset
 from kedro.io.core import get_filepath_str, get_protocol_and_path
+from pyarrow import fs as arrow_fs
 
 from eeg_hba.windows import ParquetLayout
 
@@ -35,14 +36,19 @@ class _ParquetFileDataset(AbstractDataset):
         self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
         self.metadata = metadata
 
-    def _path(self) -> str:
-        return get_filepath_str(self._filepath, self._protocol)
+    def _open(self) -> pa.NativeFile:
+        """The file opened for random access: by pyarrow itself for a local file (native
+        reads, no Python file object in between), through fsspec for any other."""
+        path = get_filepath_str(self._filepath, self._protocol)
+        if self._protocol == "file":
+            return arrow_fs.LocalFileSystem().open_input_file(path)
+        return arrow_fs.PyFileSystem(arrow_fs.FSSpecHandler(self._fs)).open_input_file(path)
 
     def save(self, data: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} only reads raw files")
 
     def _exists(self) -> bool:
-        return self._fs.exists(self._path())
+        return self._fs.exists(get_filepath_str(self._filepath, self._protocol))
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": self._filepath, "protocol": self._protocol}
@@ -52,7 +58,7 @@ class ParquetTableDataset(_ParquetFileDataset):
     """The whole file as a ``pyarrow.Table``."""
 
     def load(self) -> pa.Table:
-        with self._fs.open(self._path(), "rb") as file:
+        with self._open() as file:
             return pq.read_table(file)
 
 
@@ -64,7 +70,7 @@ class ParquetLayoutDataset(_ParquetFileDataset):
         self._columns = list(columns or [])
 
     def load(self) -> ParquetLayout:
-        with self._fs.open(self._path(), "rb") as file:
+        with self._open() as file:
             parquet = pq.ParquetFile(file)
             schema = parquet.schema_arrow
             index = (schema.pandas_metadata or {}).get("index_columns", [])

@@ -157,7 +157,7 @@ def _spectrogram_place(table: pa.Table, offset: float) -> np.ndarray:
     return spectrogram_rows(table[SPECTROGRAM_TIME_COLUMN].to_numpy(), offset)
 
 
-_EEG = _FileKind("eeg_id", _eeg_place, EEG_CHANNELS, np.float64)
+_EEG = _FileKind("eeg_id", _eeg_place, EEG_CHANNELS, np.float32)  # as the files hold it
 _SPECTROGRAM = _FileKind(
     "spectrogram_id", _spectrogram_place, SPECTROGRAM_VALUE_COLUMNS, np.float32
 )
