@@ -19,6 +19,7 @@ from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.partitions import PartitionedDataset
 
 from eeg_hba.contract import HmsContractError, Violation
+from eeg_hba.raw_files import FileDataset
 
 
 @contextmanager
@@ -140,39 +141,19 @@ class NpzArchive(Mapping[str, np.ndarray]):
         return len(self._names)
 
 
-class NpzDataset(AbstractDataset[dict[str, np.ndarray], Mapping[str, np.ndarray]]):
+class NpzDataset(FileDataset):
     """A dict of arrays in one ``.npz`` file, saved atomically; loaded as an ``NpzArchive``
     that refuses pickles at once and reads each array when it is first used."""
 
-    def __init__(
-        self,
-        filepath: str,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ):
-        protocol, path = get_protocol_and_path(filepath)
-        self._protocol = protocol
-        self._filepath = PurePosixPath(path)
-        self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
-        self.metadata = metadata
-
     def load(self) -> NpzArchive:
-        path = get_filepath_str(self._filepath, self._protocol)
-        return NpzArchive(lambda: self._fs.open(path, "rb"))
+        return NpzArchive(lambda: self._fs.open(self._path(), "rb"))
 
     def save(self, data: dict[str, np.ndarray]) -> None:
-        target = get_filepath_str(self._filepath, self._protocol)
         with (
-            _written_beside(self._fs, target) as partial,
+            _written_beside(self._fs, self._path()) as partial,
             self._fs.open(partial, "wb") as file,
         ):
             np.savez(file, **data)
-
-    def _exists(self) -> bool:
-        return self._fs.exists(get_filepath_str(self._filepath, self._protocol))
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol}
 
 
 class RawTableDataset(CSVDataset):

@@ -21,8 +21,9 @@ from pyarrow import fs as arrow_fs
 from eeg_hba.windows import ParquetLayout
 
 
-class _ParquetFileDataset(AbstractDataset):
-    """One parquet file at ``filepath`` on any fsspec file system (read only)."""
+class FileDataset(AbstractDataset):
+    """One file at ``filepath`` on any fsspec file system: the base of the raw parquet
+    datasets here and of ``eeg_hba.datasets.NpzDataset``."""
 
     def __init__(
         self,
@@ -36,22 +37,29 @@ class _ParquetFileDataset(AbstractDataset):
         self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
         self.metadata = metadata
 
-    def _open(self) -> pa.NativeFile:
-        """The file opened for random access: by pyarrow itself for a local file (native
-        reads, no Python file object in between), through fsspec for any other."""
-        path = get_filepath_str(self._filepath, self._protocol)
-        if self._protocol == "file":
-            return arrow_fs.LocalFileSystem().open_input_file(path)
-        return arrow_fs.PyFileSystem(arrow_fs.FSSpecHandler(self._fs)).open_input_file(path)
-
-    def save(self, data: Any) -> None:
-        raise NotImplementedError(f"{type(self).__name__} only reads raw files")
+    def _path(self) -> str:
+        return get_filepath_str(self._filepath, self._protocol)
 
     def _exists(self) -> bool:
-        return self._fs.exists(get_filepath_str(self._filepath, self._protocol))
+        return self._fs.exists(self._path())
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": self._filepath, "protocol": self._protocol}
+
+
+class _ParquetFileDataset(FileDataset):
+    """A raw parquet file, read only."""
+
+    def _open(self) -> pa.NativeFile:
+        """The file opened for random access: by pyarrow itself for a local file (native
+        reads, no Python file object in between), through fsspec for any other."""
+        if self._protocol == "file":
+            return arrow_fs.LocalFileSystem().open_input_file(self._path())
+        file_system = arrow_fs.PyFileSystem(arrow_fs.FSSpecHandler(self._fs))
+        return file_system.open_input_file(self._path())
+
+    def save(self, data: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} only reads raw files")
 
 
 class ParquetTableDataset(_ParquetFileDataset):
