@@ -261,8 +261,10 @@ def report(results: dict, args: argparse.Namespace) -> str:
     equality_rows = [
         {"window set": namespace, **{k.replace("_", " "): v for k, v in found.items()}}
         for namespace, found in comparison.items()
-        if isinstance(found, dict) and namespace != "peak_mb"
+        if isinstance(found, dict)
     ]
+    for row in equality_rows:  # float16 rounding: a few thousandths
+        row["given half max abs difference"] = f"{row['given half max abs difference']:.4f}"
     throughput = results["throughput"]
     throughput_rows = [
         {"storage": storage, "images/s": throughput[storage]["images_per_second"],
