@@ -96,7 +96,7 @@ def generate(folder: Path, preset: str) -> Path:
 
 def subset_folder(source: Path, target: Path, share: float) -> Path:
     """A raw folder with the first ``share`` of ``source``'s recordings (whole spectrogram
-    files with all their EEGs) and test rows; parquet files are hard links."""
+    files with all their EEGs) and test rows; parquet files are links to the source's."""
     train, test = (pd.read_csv(source / table) for table in SPLITS.values())
     recordings = train["spectrogram_id"].unique()
     train = train[train["spectrogram_id"].isin(recordings[: round(len(recordings) * share)])]
@@ -109,7 +109,7 @@ def subset_folder(source: Path, target: Path, share: float) -> Path:
             (target / f"{split}_{kind}").mkdir()
             for file_id in rows[column].unique():
                 name = f"{split}_{kind}/{file_id}.parquet"
-                os.link(source / name, target / name)
+                (target / name).symlink_to((source / name).resolve())
     sample[sample["eeg_id"].isin(test["eeg_id"])].to_csv(
         target / "sample_submission.csv", index=False
     )

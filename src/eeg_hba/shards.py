@@ -216,8 +216,8 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
     def eeg_check(missing: np.ndarray, offset: float) -> list[str]:
         return eeg_window_problems(missing, offset, job.max_all_nan_channels)
 
-    for spectrogram_id, windows_of_group in planned.groupby("spectrogram_id", sort=False):
-        eeg_ids = windows_of_group["eeg_id"].unique()
+    eegs_of_spectrogram = planned.groupby("spectrogram_id", sort=False)["eeg_id"].unique()
+    for spectrogram_id, eeg_ids in eegs_of_spectrogram.items():
         at = np.concatenate([rows_of_eeg[e] for e in eeg_ids])
         given, given_broken = check_file(
             _SPECTROGRAM, job.spectrograms[str(spectrogram_id)], at, spectrogram_window_problems
