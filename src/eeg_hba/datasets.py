@@ -3,7 +3,6 @@ unpickled, raw HMS tables read as text, and partitions a node may resume from.""
 
 import logging
 import posixpath
-import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import PurePosixPath
@@ -95,35 +94,15 @@ class AtomicDataset(AbstractVersionedDataset[Any, Any]):
         }
 
 
-def _array_names(file: IO[bytes]) -> list[str]:
-    """The names of the arrays in an ``.npz`` file, each array's header read: an object
-    array (a pickle) is refused before anything is loaded."""
-    names = []
-    with zipfile.ZipFile(file) as archive:
-        for member in archive.namelist():
-            with archive.open(member) as stream:
-                major, _ = np.lib.format.read_magic(stream)
-                read_header = (
-                    np.lib.format.read_array_header_1_0
-                    if major == 1
-                    else np.lib.format.read_array_header_2_0
-                )
-                if read_header(stream)[2].hasobject:
-                    raise ValueError(
-                        f"{member} holds objects, which cannot be loaded with allow_pickle=False"
-                    )
-            names.append(member.removesuffix(".npy"))
-    return names
-
-
 class NpzArchive(Mapping[str, np.ndarray]):
-    """The arrays of one ``.npz`` file, each read when first asked for: a zip member is
-    read on its own, so a reader of a shard's ids or fingerprint never reads its images."""
+    """The arrays of one ``.npz`` file, each read when first asked for and never unpickled
+    (an object array raises ``ValueError`` when read): a zip member is read on its own, so
+    a reader of a shard's ids or fingerprint never reads its images."""
 
     def __init__(self, open_file: Callable[[], IO[bytes]], path: str):
         self._open, self._path = open_file, path
         with open_file() as file:
-            self._names = _array_names(file)
+            self._names = np.load(file, allow_pickle=False).files  # the zip's directory
         self._arrays: dict[str, np.ndarray] = {}
 
     def __getitem__(self, key: str) -> np.ndarray:
@@ -146,7 +125,7 @@ class NpzArchive(Mapping[str, np.ndarray]):
 
 class NpzDataset(FileDataset):
     """A dict of arrays in one ``.npz`` file, saved atomically; loaded as an ``NpzArchive``
-    that refuses pickles at once and reads each array when it is first used."""
+    that reads each array when it is first used and refuses pickles."""
 
     def load(self) -> NpzArchive:
         return NpzArchive(lambda: self._fs.open(self._path(), "rb"), self._path())
