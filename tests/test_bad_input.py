@@ -1,5 +1,6 @@
-"""Every kind of bad input, through real ingestion runs: a clear error naming the file,
-the row and the rule, or (``on_bad_rows: skip``) the row left out, counted and reported."""
+"""Every kind of bad input, through real runs of ingestion and the preprocessing pass that
+checks each window's data as it reads the files: a clear error naming the file, the row
+and the rule, or (``on_bad_rows: skip``) the row left out, counted and reported."""
 
 import os
 import subprocess
@@ -19,7 +20,10 @@ from eeg_hba.hms import EEG_CHANNELS, VOTE_COLUMNS
 from .hand_folder import hand_train_rows
 
 pytestmark = pytest.mark.slow
-SMALL_RUN = {"ingestion": {"holdout_fraction": 0.2, "n_folds": 2, "workers": 1}}
+SMALL_RUN = {
+    "ingestion": {"holdout_fraction": 0.2, "n_folds": 2, "workers": 1},
+    "preprocessing": {"workers": 1, "features": {"image_height": 32, "image_width": 32}},
+}
 # Rows 4, 5 and 6 of the hand folder are the three windows of EEG 1020 (patient 102).
 EEG_1020_ROWS = (4, 5, 6)
 
@@ -183,21 +187,23 @@ BAD_INPUTS = {
 }
 
 
-def _run_ingestion(project: Path, folder: Path) -> None:
-    """The ingestion pipeline over the project's catalog, without the session's hooks
+def _run_checks(project: Path, folder: Path) -> None:
+    """Ingestion and preprocessing over the project's catalog, without the session's hooks
     (the MLflow run they start is half of a short run's time and not under test here)."""
     with KedroSession.create(
         project_path=project, runtime_params={"raw_data_dir": str(folder), **SMALL_RUN}
     ) as session:
-        SequentialRunner().run(pipelines["ingestion"], session.load_context().catalog)
+        SequentialRunner().run(
+            pipelines["ingestion"] + pipelines["preprocessing"], session.load_context().catalog
+        )
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
-def test_bad_input_stops_ingestion_naming_file_row_and_rule(name, kedro_project, hand_folder):
+def test_bad_input_stops_the_run_naming_file_row_and_rule(name, kedro_project, hand_folder):
     edit, expected = BAD_INPUTS[name]
     edit(hand_folder)
     with pytest.raises(Exception) as error:
-        _run_ingestion(kedro_project, hand_folder)
+        _run_checks(kedro_project, hand_folder)
     message = str(error.value)
     for line in expected:
         assert line.format(folder=hand_folder) in message
@@ -206,7 +212,7 @@ def test_bad_input_stops_ingestion_naming_file_row_and_rule(name, kedro_project,
 
 def _kedro_cli(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipelines=ingestion", *args],
+        [sys.executable, "-m", "kedro", "run", "--pipelines=ingestion,preprocessing", *args],
         cwd=project, capture_output=True, text=True, check=False,
         env={**os.environ, "COLUMNS": "400", "KEDRO_DISABLE_TELEMETRY": "true"},
     )  # fmt: skip

@@ -4,6 +4,7 @@ import importlib
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from .conftest import PROJECT_ROOT
@@ -25,9 +26,19 @@ def test_starter_loop_makes_one_image_per_label_row(benchmarks, hand_folder):
     assert images.shape == (rows, 32, 32) and np.isfinite(images).all()
 
 
+def test_starter_loop_times_a_sample_of_label_rows(benchmarks, hand_folder):
+    approaches, _ = benchmarks
+    result = approaches.naive_loop(hand_folder, 32, sample_rows=5)
+    assert result["timed_rows"] == 5 and result["label_rows"] == 25
+    assert np.load(hand_folder.parent / "naive_images.npy").shape == (5, 32, 32)
+
+
 def test_io_floor_reads_every_referenced_file_once(benchmarks, hand_folder):
     approaches, _ = benchmarks
-    assert approaches.io_floor(hand_folder)["files"] == len(list(hand_folder.glob("*/*.parquet")))
+    files = list(hand_folder.glob("*/*.parquet"))
+    result = approaches.io_floor(hand_folder, workers=2)
+    assert result["files"] == len(files)
+    assert result["bytes"] == sum(pq.read_table(path).nbytes for path in files)
 
 
 def test_a_smaller_size_keeps_whole_recordings(benchmarks, hand_folder, tmp_path):

@@ -3,6 +3,7 @@ classifier that recovers a known vote-generating model."""
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from scipy.special import softmax
 from sklearn.base import clone
@@ -15,10 +16,11 @@ from eeg_hba.classical import (
     SoftTargetClassifier,
     window_features,
 )
-from eeg_hba.features import eeg_window, spectrogram_window
+from eeg_hba.features import given_panels
 from eeg_hba.hms import CLASSES, EEG_CHANNELS, EEG_SAMPLING_HZ, RIGHT_CHANNELS
 from eeg_hba.metrics import kl_divergence
 from eeg_hba.spectrogram import public_spectrogram_frame
+from eeg_hba.windows import eeg_window, spectrogram_window
 
 EEG_SAMPLES = 50 * EEG_SAMPLING_HZ
 #: Every other electrode along the LL and LP chains: each left bipolar pair then carries
@@ -41,7 +43,8 @@ def _eeg(seconds: int, left_signal: np.ndarray | None = None, seed: int = 0) -> 
 
 def _given_spectrogram(eeg: np.ndarray) -> np.ndarray:
     """The 600 s spectrogram window of a 600 s recording, as the public files hold it."""
-    return spectrogram_window(public_spectrogram_frame(eeg), 0.0)
+    table = pa.Table.from_pandas(public_spectrogram_frame(eeg), preserve_index=False)
+    return given_panels(spectrogram_window(table, 0.0))
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +180,8 @@ def test_windows_of_the_wrong_shape_or_with_impossible_values_are_rejected():
 def test_window_cutters_feed_window_features():
     """The functions the pipeline calls per row hand over arrays of the expected shapes."""
     recording = _eeg(600)
-    eeg_frame = pd.DataFrame(recording, columns=list(EEG_CHANNELS))
-    values = window_features(_given_spectrogram(recording), eeg_window(eeg_frame, 275.0))
+    eeg_table = pa.Table.from_pandas(pd.DataFrame(recording, columns=list(EEG_CHANNELS)))
+    values = window_features(_given_spectrogram(recording), eeg_window(eeg_table, 275.0))
     assert np.isfinite(values).all()
 
 

@@ -1,4 +1,5 @@
-"""Ingestion through real Kedro runs: a hand-written HMS folder, the embedded default.
+"""The label table through real Kedro runs of ingestion and preprocessing (which checks
+the window data and builds it): a hand-written HMS folder, the embedded default.
 
 Bad input has its own tests in test_bad_input.py.
 """
@@ -22,8 +23,14 @@ def _label_table(project: Path) -> pd.DataFrame:
     return pd.read_parquet(project / "data/03_primary/label_table.parquet").set_index("eeg_id")
 
 
+def _ingest(run_pipeline, **params) -> None:
+    small = {"preprocessing": {"features": {"image_height": 32, "image_width": 32}}}
+    for name in ("ingestion", "preprocessing"):
+        run_pipeline(name, **small, **params)
+
+
 def test_label_table_from_a_hand_written_folder(run_pipeline, kedro_project, hand_folder):
-    run_pipeline("ingestion", raw_data_dir=str(hand_folder), ingestion=SMALL_SPLITS)
+    _ingest(run_pipeline, raw_data_dir=str(hand_folder), ingestion=SMALL_SPLITS)
     table = _label_table(kedro_project)
     assert len(table) == 2 * len(HAND_PATIENTS)  # one row per eeg_id
 
@@ -44,7 +51,7 @@ def test_label_table_from_a_hand_written_folder(run_pipeline, kedro_project, han
 
 
 def test_no_patient_is_in_two_splits_or_folds(run_pipeline, kedro_project, hand_folder):
-    run_pipeline("ingestion", raw_data_dir=str(hand_folder), ingestion=SMALL_SPLITS)
+    _ingest(run_pipeline, raw_data_dir=str(hand_folder), ingestion=SMALL_SPLITS)
     table = _label_table(kedro_project)
     assert set(table["split"]) == {"train", "holdout"}
     assert set(table.loc[table["split"] == "train", "fold"]) == {0, 1}
@@ -54,7 +61,7 @@ def test_no_patient_is_in_two_splits_or_folds(run_pipeline, kedro_project, hand_
 
 
 def test_fresh_clone_ingestion_generates_the_embedded_default(run_pipeline, kedro_project):
-    run_pipeline("ingestion", synthetic={"presets": {"default": TINY_SYNTHETIC}})
+    _ingest(run_pipeline, synthetic={"presets": {"default": TINY_SYNTHETIC}})
     assert (kedro_project / "data/01_raw/synthetic_truth/manifest.json").exists()
     table = _label_table(kedro_project)
     assert len(table) == TINY_SYNTHETIC["n_eegs"]

@@ -8,13 +8,13 @@ never point outside the data folder. Nothing here imports Kedro.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 from pandera.errors import SchemaErrors
 
-from eeg_hba.features import WindowError, eeg_window, spectrogram_window
 from eeg_hba.hms import (
     CLASSES,
     EEG_CHANNELS,
@@ -26,6 +26,13 @@ from eeg_hba.hms import (
     TRAIN_COLUMNS,
     TRAIN_ID_COLUMNS,
     VOTE_COLUMNS,
+)
+from eeg_hba.windows import (
+    ParquetLayout,
+    WindowError,
+    eeg_rows,
+    spectrogram_rows,
+    unreadable_problem,
 )
 
 ON_BAD_ROWS = ("error", "skip")
@@ -282,51 +289,60 @@ def validate_submission(frame: pd.DataFrame, source: str = "submission.csv") -> 
     return _validate(_probability_rows_schema(), frame, source)
 
 
-def _float_columns_schema(
-    columns: Sequence[str], extra: dict[str, pa.Column]
-) -> pa.DataFrameSchema:
-    floats = {
-        c: pa.Column(
-            checks=pa.Check(pd.api.types.is_float_dtype, error="must be a float column"),
-            nullable=True,  # the public files contain NaN stretches
-        )
-        for c in columns
-        if c not in extra
-    }
-    return pa.DataFrameSchema({**extra, **floats})
+def _is_numeric(kind: pyarrow.DataType) -> bool:
+    return pyarrow.types.is_integer(kind) or pyarrow.types.is_floating(kind)
 
 
-_EEG_SCHEMA = _float_columns_schema(EEG_CHANNELS, {})
-_SPECTROGRAM_SCHEMA = _float_columns_schema(
-    SPECTROGRAM_COLUMNS,
-    {
-        SPECTROGRAM_TIME_COLUMN: pa.Column(
-            checks=pa.Check(pd.api.types.is_numeric_dtype, error="time must be numeric seconds")
+def layout_violations(
+    schema: pyarrow.Schema, expected: Sequence[str], source: str
+) -> list[Violation]:
+    """The HMS layout of a signal file from its schema alone: exactly ``expected`` columns
+    in order, each a float column (NaN allowed: the public files have NaN stretches) but
+    ``time``, which holds numeric seconds."""
+    try:
+        check_columns(schema.names, expected, source)
+    except HmsContractError as error:
+        return error.violations
+    return [
+        Violation(source, rule, None, field.name, str(field.type))
+        for field in schema
+        for rule, holds in (
+            ("time must be numeric seconds", _is_numeric(field.type))
+            if field.name == SPECTROGRAM_TIME_COLUMN
+            else ("must be a float column", pyarrow.types.is_floating(field.type)),
         )
-    },
-)
+        if not holds
+    ]
+
+
+def _frame_layout(frame: pd.DataFrame, expected: Sequence[str], source: str) -> pd.DataFrame:
+    violations = layout_violations(
+        pyarrow.Schema.from_pandas(frame, preserve_index=False), expected, source
+    )
+    if violations:
+        raise HmsContractError(violations)
+    return frame
 
 
 def validate_eeg_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """An EEG parquet: the 20 channels in order, float microvolts at 200 Hz."""
-    check_columns(frame.columns, EEG_CHANNELS, source)
-    return _validate(_EEG_SCHEMA, frame, source)
+    return _frame_layout(frame, EEG_CHANNELS, source)
 
 
 def validate_spectrogram_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """A spectrogram parquet: ``time`` then the 400 region/frequency power columns."""
-    check_columns(frame.columns, SPECTROGRAM_COLUMNS, source)
-    return _validate(_SPECTROGRAM_SCHEMA, frame, source)
+    return _frame_layout(frame, SPECTROGRAM_COLUMNS, source)
 
 
-Loader = Callable[[], pd.DataFrame]
+Layout = Callable[[], ParquetLayout]
 
 
 @dataclass(frozen=True)
 class ReferencedFile:
     """One parquet file that a table's ``column`` names, and the rows whose windows it holds.
 
-    ``load`` is None when no such file exists.
+    ``layout`` loads what its footer says (and its ``time`` column); None when no such
+    file exists.
     """
 
     table: str
@@ -335,15 +351,47 @@ class ReferencedFile:
     file_id: int
     rows: tuple[int, ...]
     offsets: tuple[float, ...]
-    load: Loader | None
-    max_all_nan_channels: int
+    layout: Layout | None
 
     def violations(self, problem: str, rows: Sequence[int] | None = None) -> list[Violation]:
         """``problem`` reported on each of ``rows`` (default: every row using the file)."""
-        rule = f"referenced file {self.path} {problem}"
         return [
-            Violation(self.table, rule, row, self.column, self.file_id) for row in rows or self.rows
-        ]
+            Violation(self.table, referenced_file_rule(self.path, problem), row, self.column,
+                      self.file_id)
+            for row in rows or self.rows
+        ]  # fmt: skip
+
+
+def referenced_file_rule(path: str, problem: str) -> str:
+    """The rule a row breaks when the file it names has ``problem``."""
+    return f"referenced file {path} {problem}"
+
+
+#: The folder (after ``<split>_``) of the files each id column names.
+SIGNAL_FOLDERS = {"eeg_id": "eegs", "spectrogram_id": "spectrograms"}
+
+
+def signal_folder(raw_data_dir: str, split: str, column: str) -> str:
+    """The folder of the files ``column`` names: ``<raw_data_dir>/<split>_eegs`` or
+    ``<raw_data_dir>/<split>_spectrograms``."""
+    return str(Path(raw_data_dir) / f"{split}_{SIGNAL_FOLDERS[column]}")
+
+
+def recorded_violations(
+    problems: pd.DataFrame, source: str, raw_data_dir: str, split: str
+) -> list[Violation]:
+    """The broken rules the preprocessing pass recorded (``eeg_hba.shards.PROBLEM_KEYS``)
+    as violations of ``source``'s rows, in row order."""
+    violations = [
+        Violation(
+            source,
+            referenced_file_rule(f"{signal_folder(raw_data_dir, split, column)}/{file_id}.parquet",
+                                 problem),
+            int(row), str(column), int(file_id),
+        )
+        for row, column, file_id, problem in problems.itertuples(index=False)
+    ]  # fmt: skip
+    return sorted(violations, key=lambda v: (v.row, v.column))
 
 
 def referenced_files(
@@ -352,10 +400,12 @@ def referenced_files(
     folder: str,
     column: str,
     offset_column: str,
-    loaders: dict[str, Loader],
-    max_all_nan_channels: int,
+    layouts: dict[str, Layout],
 ) -> list[ReferencedFile]:
-    """One check per file named in ``column`` (ids are validated integers: no path escapes)."""
+    """One check per file named in ``column`` (ids are validated integers: no path escapes).
+
+    Rows are named by ``table.index``: their row in ``source``.
+    """
     return [
         ReferencedFile(
             source,
@@ -364,50 +414,37 @@ def referenced_files(
             int(file_id),
             tuple(int(row) for row in rows.index),
             tuple(float(offset) for offset in rows[offset_column]),
-            loaders.get(str(file_id)),
-            max_all_nan_channels,
+            layouts.get(str(file_id)),
         )
         for file_id, rows in table.groupby(column, sort=True)
     ]
 
 
 def check_referenced_file(file: ReferencedFile) -> list[Violation]:
-    """The file must exist, be readable parquet in the HMS layout, and hold every window
-    its rows cut, with data in it: not all NaN, nor more all-NaN EEG channels than allowed."""
-    if file.load is None:
+    """From the file's footer and ``time`` column alone: it must exist, be readable parquet
+    in the HMS layout with at least one row, and hold every window its rows cut. The data
+    in each window is checked where it is read (``eeg_hba.shards``)."""
+    if file.layout is None:
         return file.violations("does not exist")
     try:
-        frame = file.load()
+        layout = file.layout()
     except Exception as error:  # truncated, empty, not parquet: all of them unreadable
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
-        return file.violations(f"must be a readable parquet file ({reason})")
+        return file.violations(unreadable_problem(error))
     is_eeg = file.column == "eeg_id"
-    try:
-        (validate_eeg_frame if is_eeg else validate_spectrogram_frame)(frame, file.path)
-    except HmsContractError as error:
-        rules = "; ".join(dict.fromkeys(v.rule for v in error.violations))
-        layout = "EEG" if is_eeg else "spectrogram"
-        return file.violations(f"must follow the HMS {layout} layout: {rules}")
-    if frame.empty:
+    broken = layout_violations(
+        layout.schema, EEG_CHANNELS if is_eeg else SPECTROGRAM_COLUMNS, file.path
+    )
+    if broken:
+        rules = "; ".join(dict.fromkeys(v.rule for v in broken))
+        kind = "EEG" if is_eeg else "spectrogram"
+        return file.violations(f"must follow the HMS {kind} layout: {rules}")
+    if layout.num_rows == 0:
         return file.violations("must have at least one row")
+    times = None if is_eeg else layout.columns[SPECTROGRAM_TIME_COLUMN].to_numpy()
     violations = []
     for row, offset in zip(file.rows, file.offsets, strict=True):
         try:
-            window = eeg_window(frame, offset) if is_eeg else spectrogram_window(frame, offset)
+            eeg_rows(layout.num_rows, offset) if is_eeg else spectrogram_rows(times, offset)
         except WindowError as error:
             violations += file.violations(f"must hold the window: {error}", [row])
-            continue
-        missing = np.isnan(window)
-        if missing.all():
-            violations += file.violations(f"has only NaN in the window at offset {offset} s", [row])
-            continue
-        if not is_eeg:
-            continue
-        names = [c for c, nan in zip(EEG_CHANNELS, missing.all(axis=0), strict=True) if nan]
-        if len(names) > file.max_all_nan_channels:
-            violations += file.violations(
-                f"may have at most {file.max_all_nan_channels} all-NaN channel(s) in the window "
-                f"at offset {offset} s, has {len(names)}: {names}",
-                [row],
-            )
     return violations

@@ -6,7 +6,7 @@ import posixpath
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import PurePosixPath
-from typing import Any
+from typing import IO, Any
 from uuid import uuid4
 
 import fsspec
@@ -18,6 +18,7 @@ from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.partitions import PartitionedDataset
 
 from eeg_hba.contract import HmsContractError, Violation
+from eeg_hba.raw_files import FileDataset
 
 
 @contextmanager
@@ -94,59 +95,47 @@ class AtomicDataset(AbstractVersionedDataset[Any, Any]):
 
 
 class NpzArchive(Mapping[str, np.ndarray]):
-    """The arrays of one ``.npz`` file, each read only when asked for (a zip member is read
-    on its own), never unpickled: a shard's features or fingerprint without its images."""
+    """The arrays of one ``.npz`` file, each read when first asked for and never unpickled
+    (an object array raises ``ValueError`` when read): a zip member is read on its own, so
+    a reader of a shard's ids or fingerprint never reads its images."""
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, path: str):
-        self._fs, self._path = fs, path
-        with fs.open(path, "rb") as file:
-            self._keys = tuple(np.load(file, allow_pickle=False).files)
+    def __init__(self, open_file: Callable[[], IO[bytes]], path: str):
+        self._open, self._path = open_file, path
+        with open_file() as file:
+            self._names = np.load(file, allow_pickle=False).files  # the zip's directory
+        self._arrays: dict[str, np.ndarray] = {}
 
     def __getitem__(self, key: str) -> np.ndarray:
-        if key not in self._keys:
-            raise KeyError(f"{key!r} is not in {self._path} (it holds {list(self._keys)})")
-        with self._fs.open(self._path, "rb") as file:
-            return np.load(file, allow_pickle=False)[key]
+        if key not in self._arrays:
+            if key not in self._names:
+                raise KeyError(f"{key!r} is not in {self._path} (it holds {self._names})")
+            with self._open() as file:
+                self._arrays[key] = np.load(file, allow_pickle=False)[key]
+        return self._arrays[key]
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
+    def __contains__(self, key: object) -> bool:  # without reading the array
+        return key in self._names
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._names)
 
 
-class NpzDataset(AbstractDataset[dict[str, np.ndarray], NpzArchive]):
+class NpzDataset(FileDataset):
     """A dict of arrays in one ``.npz`` file, saved atomically; loaded as an ``NpzArchive``
-    that reads each array when it is used and refuses pickles."""
-
-    def __init__(
-        self,
-        filepath: str,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ):
-        protocol, path = get_protocol_and_path(filepath)
-        self._protocol = protocol
-        self._filepath = PurePosixPath(path)
-        self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
-        self.metadata = metadata
+    that reads each array when it is first used and refuses pickles."""
 
     def load(self) -> NpzArchive:
-        return NpzArchive(self._fs, get_filepath_str(self._filepath, self._protocol))
+        return NpzArchive(lambda: self._fs.open(self._path(), "rb"), self._path())
 
     def save(self, data: dict[str, np.ndarray]) -> None:
-        target = get_filepath_str(self._filepath, self._protocol)
-        with _written_beside(self._fs, target) as partial, self._fs.open(partial, "wb") as file:
+        with (
+            _written_beside(self._fs, self._path()) as partial,
+            self._fs.open(partial, "wb") as file,
+        ):
             np.savez(file, **data)
-
-    def _exists(self) -> bool:
-        return self._fs.exists(get_filepath_str(self._filepath, self._protocol))
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol}
 
 
 class RawTableDataset(CSVDataset):

@@ -1,11 +1,17 @@
-"""Model inputs from raw HMS files: one tiled image per labelled window, both modalities.
+"""Model inputs from raw HMS windows: one tiled image per window, both modalities.
 
 Left half: the four given spectrogram panels (LL, RL, LP, RP) of the 600 s window,
-clipped, log-transformed and standardised per panel, as in the original study. Right
-half: four spectrograms computed from the 50 s raw EEG window over the same bipolar
-chains (band-pass 0.5-20 Hz, clip +-1024 uV, STFT power in dB, averaged per chain,
-standardised). This is the layout the strong public solutions used. Training and
-inference call the same functions. No Kedro imports.
+clipped, log-transformed and standardised per panel, as in the original study, then
+linearly interpolated to the panel size. Right half: four spectrograms computed from
+the 50 s raw EEG window over the same bipolar chains (band-pass 0.5-20 Hz, clip
++-1024 uV, STFT power in dB, averaged per chain, standardised). This is the layout the
+strong public solutions used. Training and inference call the same functions.
+
+Only what the image keeps is computed: a right-hand panel ``W`` pixels wide is ``W``
+STFT frames, one every 50 s / ``W`` (rounded down to a sample), the grid centred in the
+window (``eeg_panel_times``); its rows interpolate the FFT bins up to
+``max_frequency_hz`` linearly (``eeg_panel_frequencies``, lowest frequency on top).
+Functions take numpy windows (``eeg_hba.windows`` cuts them from the files). No Kedro.
 """
 
 import warnings
@@ -13,33 +19,17 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.fft import rfft
-from scipy.ndimage import zoom
-from scipy.signal import ShortTimeFFT, butter, sosfiltfilt
+from scipy.fft import rfft, rfftfreq
+from scipy.signal import butter, sosfiltfilt
 from scipy.signal.windows import hann
 
-from eeg_hba.hms import (
-    EEG_CHANNELS,
-    EEG_SAMPLING_HZ,
-    EEG_WINDOW_SECONDS,
-    REGIONS,
-    SPECTROGRAM_N_BINS,
-    SPECTROGRAM_STEP_SECONDS,
-    SPECTROGRAM_TIME_COLUMN,
-    SPECTROGRAM_VALUE_COLUMNS,
-    SPECTROGRAM_WINDOW_SECONDS,
-)
+from eeg_hba.hms import EEG_SAMPLING_HZ, EEG_WINDOW_SECONDS, REGIONS, SPECTROGRAM_N_BINS
 from eeg_hba.spectrogram import bipolar_signals
+from eeg_hba.windows import EEG_SAMPLES, SPECTROGRAM_FRAMES
 
-SPECTROGRAM_FRAMES = SPECTROGRAM_WINDOW_SECONDS // SPECTROGRAM_STEP_SECONDS
-EEG_SAMPLES = EEG_WINDOW_SECONDS * EEG_SAMPLING_HZ
 _STANDARDISE_EPSILON = 1e-6
-
-
-class WindowError(ValueError):
-    """A labelled window does not fit inside its file."""
+_DECIBEL_FLOOR = 1e-10
 
 
 @dataclass(frozen=True)
@@ -55,7 +45,6 @@ class FeatureConfig:
     filter_order: int = 4
     clip_uv: float = 1024.0
     stft_window_samples: int = 512
-    stft_hop_samples: int = 50
     max_frequency_hz: float = 20.0
 
     def __post_init__(self) -> None:
@@ -70,28 +59,51 @@ class FeatureConfig:
         return self.image_height // len(REGIONS), self.image_width // 2
 
 
-# --- the given spectrograms ------------------------------------------------------------
+# --- resizing ------------------------------------------------------------------------------
 
 
-def spectrogram_window(frame: pd.DataFrame, offset_seconds: float) -> np.ndarray:
-    """The 600 s window starting at ``offset_seconds``: (4 regions, 100 bins, 300 frames).
+@cache
+def _linear_resize(source: int, target: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower and upper source indices and upper weights of linear interpolation at the
+    centres of ``target`` equal parts of ``source`` samples, edges held: what
+    ``scipy.ndimage.zoom(order=1, grid_mode=True, mode="nearest")`` computes."""
+    position = np.clip((np.arange(target) + 0.5) * source / target - 0.5, 0, source - 1)
+    lower = np.floor(position).astype(np.int64)
+    return lower, np.minimum(lower + 1, source - 1), position - lower
 
-    Rows are those with ``offset <= time < offset + 600``, as in the public data.
-    """
-    time = frame[SPECTROGRAM_TIME_COLUMN].to_numpy()
-    rows = (time >= offset_seconds) & (time < offset_seconds + SPECTROGRAM_WINDOW_SECONDS)
-    values = frame.loc[rows, list(SPECTROGRAM_VALUE_COLUMNS)].to_numpy(dtype=np.float32)
-    if len(values) != SPECTROGRAM_FRAMES:
-        raise WindowError(
-            f"the 600 s window at offset {offset_seconds} s has {len(values)} of "
-            f"{SPECTROGRAM_FRAMES} frames (file covers {time.min()}-{time.max()} s)"
-        )
-    return values.reshape(SPECTROGRAM_FRAMES, len(REGIONS), SPECTROGRAM_N_BINS).transpose(1, 2, 0)
+
+def _resize_axis(values: np.ndarray, axis: int, target: int) -> np.ndarray:
+    """``values`` linearly interpolated to ``target`` samples along ``axis``; only the two
+    source samples next to each target sample are read."""
+    if values.shape[axis] == target:
+        return values
+    lower, upper, weight = _linear_resize(values.shape[axis], target)
+    weight = weight.reshape([-1 if a == axis % values.ndim else 1 for a in range(values.ndim)])
+    below, above = np.take(values, lower, axis=axis), np.take(values, upper, axis=axis)
+    return below + (above - below) * weight
+
+
+def _resize_panels(panels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(4, F, T) -> (4, *shape) by linear interpolation; low frequencies stay at the top."""
+    return _resize_axis(_resize_axis(panels, -1, shape[1]), -2, shape[0])
+
+
+# --- the given spectrograms ----------------------------------------------------------------
+
+
+def given_panels(window: np.ndarray) -> np.ndarray:
+    """A 600 s window of a spectrogram file's 400 value columns (300 frames, 400) as
+    (4 regions, 100 bins, 300 frames)."""
+    return window.reshape(SPECTROGRAM_FRAMES, len(REGIONS), SPECTROGRAM_N_BINS).transpose(1, 2, 0)
 
 
 def standardise_panels(panels: np.ndarray) -> np.ndarray:
     """Each panel to zero mean and unit variance, ignoring NaN; NaN (and empty panels) -> 0."""
     axes = tuple(range(1, panels.ndim))
+    if not np.isnan(panels).any():  # the usual case: np.std's own steps, each done once
+        centred = panels - panels.mean(axis=axes, keepdims=True)
+        std = np.sqrt(np.mean(centred * centred, axis=axes, keepdims=True))
+        return (centred / (std + _STANDARDISE_EPSILON)).astype(np.float32, copy=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN panel has no mean
         mean = np.nanmean(panels, axis=axes, keepdims=True)
@@ -100,113 +112,131 @@ def standardise_panels(panels: np.ndarray) -> np.ndarray:
     return np.nan_to_num(standardised, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
 
 
-def normalise_spectrogram(window: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Clip at a small floor, log-transform, standardise per panel, NaN -> 0."""
-    clipped = np.clip(window, config.spectrogram_floor, config.spectrogram_ceiling)
+def normalise_spectrogram(panels: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Clip at a small floor, log-transform, standardise per panel over the whole 600 s
+    window, NaN -> 0."""
+    clipped = np.clip(panels, config.spectrogram_floor, config.spectrogram_ceiling)
     return standardise_panels(np.log(clipped))
 
 
 # --- spectrograms from the raw EEG -------------------------------------------------------
 
 
-def eeg_window(frame: pd.DataFrame, offset_seconds: float) -> np.ndarray:
-    """The 50 s window at ``offset_seconds``: rows [offset*200, (offset+50)*200) of the file."""
-    start = round(offset_seconds * EEG_SAMPLING_HZ)
-    values = frame[list(EEG_CHANNELS)].to_numpy(dtype=np.float64)[start : start + EEG_SAMPLES]
-    if start < 0 or len(values) != EEG_SAMPLES:
-        raise WindowError(
-            f"the 50 s EEG window at offset {offset_seconds} s needs rows {start}-"
-            f"{start + EEG_SAMPLES - 1}, the file has {len(frame)} rows"
-        )
-    return values
-
-
 def fill_gaps(eeg: np.ndarray) -> np.ndarray:
     """Interpolate each channel's NaN stretches linearly; a channel with no data becomes 0."""
+    missing = np.isnan(eeg)
+    if not missing.any():
+        return eeg
     filled = eeg.copy()
     index = np.arange(len(eeg))
-    for channel in range(eeg.shape[1]):
-        missing = np.isnan(eeg[:, channel])
-        if missing.all():
+    for channel in np.flatnonzero(missing.any(axis=0)):
+        gaps = missing[:, channel]
+        if gaps.all():
             filled[:, channel] = 0.0
-        elif missing.any():
-            filled[missing, channel] = np.interp(
-                index[missing], index[~missing], eeg[~missing, channel]
-            )
+        else:
+            filled[gaps, channel] = np.interp(index[gaps], index[~gaps], eeg[~gaps, channel])
     return filled
 
 
 @cache
 def _bandpass(low_hz: float, high_hz: float, order: int) -> np.ndarray:
-    return butter(order, [low_hz, high_hz], btype="bandpass", fs=EEG_SAMPLING_HZ, output="sos")
+    sos = butter(order, [low_hz, high_hz], btype="bandpass", fs=EEG_SAMPLING_HZ, output="sos")
+    return sos.astype(np.float32)
 
 
 @cache
-def _eeg_stft(window_samples: int, hop_samples: int) -> ShortTimeFFT:
-    return ShortTimeFFT(
-        hann(window_samples, sym=False), hop=hop_samples, fs=EEG_SAMPLING_HZ, scale_to="psd"
-    )
+def _psd_window(window_samples: int) -> np.ndarray:
+    """Periodic Hann window scaled for power spectral density, as
+    ``scipy.signal.ShortTimeFFT(..., scale_to="psd")`` scales it."""
+    window = hann(window_samples, sym=False)
+    return (window / np.sqrt(EEG_SAMPLING_HZ * np.sum(window**2))).astype(np.float32)
 
 
-def _power_spectrogram(stft: ShortTimeFFT, signal: np.ndarray) -> np.ndarray:
-    """``stft.spectrogram(signal, axis=-1)`` (zero padding, one-sided, real window), equal
-    to machine precision, as one FFT over all frames: scipy's loops over frames in
-    Python, the largest cost of preprocessing (``benchmarks/run.py``)."""
-    n = signal.shape[-1]
-    first, last = stft.p_min, stft.p_max(n)
-    start = first * stft.hop - stft.m_num_mid
-    end = (last - 1) * stft.hop - stft.m_num_mid + stft.m_num
-    padding = [(0, 0)] * (signal.ndim - 1) + [(max(-start, 0), max(end - n, 0))]
-    frames = sliding_window_view(np.pad(signal, padding), stft.m_num, axis=-1)
-    frames = frames[..., :: stft.hop, :][..., : last - first, :]
-    spectrum = rfft(frames * stft.win, n=stft.mfft, axis=-1)
-    return np.moveaxis(np.abs(spectrum) ** 2, -1, -2)
+def frame_power(
+    signal: np.ndarray, window: np.ndarray, first_centre: int, hop: int, frames: int, n_bins: int
+) -> np.ndarray:
+    """Power of the first ``n_bins`` one-sided FFT bins of ``frames`` frames centred at
+    ``first_centre``, ``first_centre + hop``, ...
 
-
-def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Power in dB of each chain's bipolar differences, averaged per chain.
-
-    (samples, 20 channels) -> (4 regions, frequencies up to ``max_frequency_hz``, frames).
+    signal : ndarray, shape (..., n_samples); window : shape (m,); a frame centred at
+    sample ``c`` holds samples ``[c - m // 2, c - m // 2 + m)``, zero beyond the signal
+    (``scipy.signal.ShortTimeFFT``'s convention). Returns shape (..., n_bins, frames).
+    The frames are a strided view of the signal: only their windowed copy is made.
     """
-    chains = bipolar_signals(fill_gaps(eeg))
-    sos = _bandpass(config.bandpass_low_hz, config.bandpass_high_hz, config.filter_order)
-    filtered = np.clip(sosfiltfilt(sos, chains, axis=-1), -config.clip_uv, config.clip_uv)
-    stft = _eeg_stft(config.stft_window_samples, config.stft_hop_samples)
-    power = _power_spectrogram(stft, filtered)  # (4, 4, freq, frames)
-    keep = stft.f <= config.max_frequency_hz
-    decibels = 10 * np.log10(power[:, :, keep, :] + 1e-10)
-    return decibels.mean(axis=1)
+    m = len(window)
+    first, last = first_centre - m // 2, first_centre + (frames - 1) * hop - m // 2
+    before, after = max(0, -first), max(0, last + m - signal.shape[-1])
+    padded = np.pad(signal, [(0, 0)] * (signal.ndim - 1) + [(before, after)])
+    views = sliding_window_view(padded, m, axis=-1)[..., first + before :: hop, :][..., :frames, :]
+    spectrum = rfft(views * window, axis=-1)[..., :n_bins]
+    return np.moveaxis(spectrum.real**2 + spectrum.imag**2, -1, -2)
 
 
 def eeg_frequencies(config: FeatureConfig) -> np.ndarray:
-    """The frequency (Hz) of each row of an ``eeg_spectrogram`` panel."""
-    frequencies = _eeg_stft(config.stft_window_samples, config.stft_hop_samples).f
+    """The frequency (Hz) of each row of an ``eeg_spectrogram`` panel: FFT bins up to
+    ``max_frequency_hz``."""
+    frequencies = rfftfreq(config.stft_window_samples, 1 / EEG_SAMPLING_HZ)
     return frequencies[frequencies <= config.max_frequency_hz]
+
+
+def eeg_frame_grid(width: int) -> tuple[int, int]:
+    """(first centre, hop) in samples of the ``width`` STFT frames of an EEG panel: one
+    every ``50 s / width`` (rounded down to a sample), the grid centred in the window."""
+    hop = EEG_SAMPLES // width
+    return (EEG_SAMPLES - (width - 1) * hop) // 2, hop
+
+
+def eeg_panel_times(config: FeatureConfig) -> np.ndarray:
+    """Seconds into the 50 s window of each column of a right-hand (EEG) panel."""
+    width = config.panel_shape[1]
+    first, hop = eeg_frame_grid(width)
+    return (first + hop * np.arange(width)) / EEG_SAMPLING_HZ
+
+
+def eeg_panel_frequencies(config: FeatureConfig) -> np.ndarray:
+    """The frequency (Hz) each row of a right-hand (EEG) panel of the image stands for."""
+    frequencies = eeg_frequencies(config)
+    return _resize_axis(frequencies, 0, config.panel_shape[0])
+
+
+def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Power in dB of each chain's bipolar differences, averaged per chain, one frame per
+    column of the image's EEG panel.
+
+    (samples, 20 channels) -> (4 regions, ``eeg_frequencies``, ``eeg_panel_times``).
+    """
+    if len(eeg) != EEG_SAMPLES:
+        raise ValueError(f"an EEG window holds {EEG_SAMPLES} samples ({EEG_WINDOW_SECONDS} s)")
+    # float32 (as the files hold it): a third of the time of float64, and the microvolts
+    # the filter gives differ by 1e-4 of the signal
+    chains = bipolar_signals(fill_gaps(eeg)).astype(np.float32, copy=False)
+    sos = _bandpass(config.bandpass_low_hz, config.bandpass_high_hz, config.filter_order)
+    filtered = np.clip(sosfiltfilt(sos, chains, axis=-1), -config.clip_uv, config.clip_uv)
+    width = config.panel_shape[1]
+    power = frame_power(
+        filtered,
+        _psd_window(config.stft_window_samples),
+        *eeg_frame_grid(width),
+        width,
+        len(eeg_frequencies(config)),
+    )  # (4 regions, 4 chains, frequencies, frames)
+    return (10 * np.log10(power + _DECIBEL_FLOOR)).mean(axis=1)
 
 
 # --- the model-input image ----------------------------------------------------------------
 
 
-def _resize_panels(panels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(4, F, T) -> (4, *shape) by linear interpolation; low frequencies stay at the top."""
-    factors = (1, shape[0] / panels.shape[1], shape[1] / panels.shape[2])
-    resized = zoom(panels, factors, order=1, grid_mode=True, mode="nearest")
-    return resized[:, : shape[0], : shape[1]]
-
-
 def model_input_image(
-    spectrogram_frame: pd.DataFrame,
-    spectrogram_offset: float,
-    eeg_frame: pd.DataFrame,
-    eeg_offset: float,
-    config: FeatureConfig,
+    spectrogram_window: np.ndarray, eeg_window: np.ndarray, config: FeatureConfig
 ) -> np.ndarray:
     """One (height, width) float32 image: given panels on the left, EEG panels on the right.
 
-    Each half stacks LL, RL, LP, RP from top to bottom.
+    ``spectrogram_window``: the 600 s window's 400 value columns (300, 400);
+    ``eeg_window``: the 50 s window's 20 channels (10000, 20). Each half stacks LL, RL,
+    LP, RP from top to bottom.
     """
-    given = normalise_spectrogram(spectrogram_window(spectrogram_frame, spectrogram_offset), config)
-    computed = standardise_panels(eeg_spectrogram(eeg_window(eeg_frame, eeg_offset), config))
+    given = normalise_spectrogram(given_panels(spectrogram_window), config)
+    computed = standardise_panels(eeg_spectrogram(eeg_window, config))
     halves = [
         _resize_panels(panels, config.panel_shape).reshape(-1, config.panel_shape[1])
         for panels in (given, computed)

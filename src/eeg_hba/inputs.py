@@ -1,13 +1,14 @@
 """tf.data input pipelines streamed from model-input shards, with augmentations.
 
-Shards are read whole, several in parallel, windows are selected by the index,
-shuffled within a bounded buffer, augmented, batched and prefetched: the training set is
-never held in memory whole. Every random choice (shard order, shuffle, augmentation)
-follows from the ``seed``: the same seed gives the same batches, run after run.
+Shards are read whole, several in parallel (images are stored as float16 and given to the
+model as float32), windows are selected by the index, shuffled within a bounded buffer,
+augmented, batched and prefetched: the training set is never held in memory whole.
+Every random choice (shard order, shuffle, augmentation) follows from the ``seed``: the
+same seed gives the same batches, run after run.
 No Kedro imports.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import tensorflow as tf
 
 from eeg_hba.hms import CLASSES, REGIONS
 
-ShardLoader = Callable[[], dict[str, np.ndarray]]
+ShardLoader = Callable[[], Mapping[str, np.ndarray]]
 _SWAPPED_PANELS = [REGIONS.index(r) for r in ("RL", "LL", "RP", "LP")]
 
 
@@ -81,7 +82,7 @@ def window_dataset(
             targets = arrays["targets"][keep]
         else:  # unlabelled (test) windows
             targets = np.zeros((len(keep), len(CLASSES)), np.float32)
-        return arrays["images"][keep][..., None], targets
+        return arrays["images"][keep].astype(np.float32)[..., None], targets  # stored float16
 
     def as_tensors(shard: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         images, targets = tf.numpy_function(read, [shard], (tf.float32, tf.float32))

@@ -13,50 +13,30 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedGroupKFold
 
-from eeg_hba.hms import CLASSES, TARGET_COLUMNS, VOTE_COLUMNS
+from eeg_hba.hms import CLASSES, VOTE_COLUMNS
+from eeg_hba.windows import image_windows
 
 logger = logging.getLogger(__name__)
 HOLDOUT_SPLIT = "holdout"
 TRAIN_SPLIT = "train"
 
 
-def normalise_votes(votes: pd.DataFrame | np.ndarray) -> np.ndarray:
-    """Votes over their row sum: the targets the metric scores against."""
-    counts = np.asarray(votes, dtype=np.float64)
-    return counts / counts.sum(axis=1, keepdims=True)
-
-
 def build_label_table(train: pd.DataFrame, high_vote_threshold: int) -> pd.DataFrame:
-    """One row per eeg_id: summed votes, normalised targets, the middle sub-window's offsets.
+    """One row per eeg_id: its image window (the middle sub-window's offsets), summed
+    votes and targets (``eeg_hba.windows.image_windows``), with the panel size.
 
     ``n_experts`` is the largest panel that voted on any of the EEG's sub-windows; rows
-    with at least ``high_vote_threshold`` experts are flagged ``high_vote``. Rows of one
-    eeg_id share one spectrogram and patient (the contract checks it).
+    with at least ``high_vote_threshold`` experts are flagged ``high_vote``.
     """
-    ordered = train.assign(n_experts=train[list(VOTE_COLUMNS)].sum(axis=1)).sort_values(
-        ["eeg_id", "eeg_label_offset_seconds", "eeg_sub_id"], kind="stable"
-    )
-    grouped = ordered.groupby("eeg_id", sort=True)
-    positions = grouped.cumcount()
-    sizes = grouped["eeg_sub_id"].transform("size")
-    middle = ordered[positions == sizes // 2].set_index("eeg_id")
-    table = pd.DataFrame(
-        {
-            "spectrogram_id": middle["spectrogram_id"],
-            "patient_id": middle["patient_id"],
-            "eeg_label_offset_seconds": middle["eeg_label_offset_seconds"],
-            "spectrogram_label_offset_seconds": middle["spectrogram_label_offset_seconds"],
-            "n_sub_windows": grouped.size(),
-            "n_experts": grouped["n_experts"].max(),
-        }
-    )
-    votes = grouped[list(VOTE_COLUMNS)].sum()
-    table = table.join(votes)
-    table["vote_total"] = votes.sum(axis=1)
-    table[list(TARGET_COLUMNS)] = normalise_votes(votes)
+    table = image_windows(train)
+    panel_sizes = train[list(VOTE_COLUMNS)].sum(axis=1).groupby(train["eeg_id"]).max()
+    after_sub_windows = table.columns.get_loc("n_sub_windows") + 1
+    table.insert(after_sub_windows, "n_experts", panel_sizes.loc[table["eeg_id"]].to_numpy())
+    votes = table[list(VOTE_COLUMNS)]
+    table.insert(table.columns.get_loc(VOTE_COLUMNS[-1]) + 1, "vote_total", votes.sum(axis=1))
     table["expert_consensus"] = np.asarray(CLASSES)[np.argmax(votes.to_numpy(), axis=1)]
     table["high_vote"] = table["n_experts"] >= high_vote_threshold
-    return table.reset_index()
+    return table
 
 
 def assign_splits(

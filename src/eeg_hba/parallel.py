@@ -1,13 +1,17 @@
-"""Process-parallel work feeding Kedro's lazily saved partitions, with bounded memory."""
+"""Process-parallel work feeding Kedro's lazily saved partitions, with bounded memory.
+
+Worker processes come from joblib's reusable loky executor: started once, they stay for
+every later map of the process (train and test shards, each set of synthetic files)
+and import only the modules of the tasks they unpickle.
+"""
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from itertools import islice
-from multiprocessing import get_context
 from typing import TypeVar
 
+from joblib.externals.loky import get_reusable_executor
 from tqdm.auto import tqdm
 
 Item = TypeVar("Item")
@@ -21,22 +25,27 @@ def ordered_parallel_map(
 ) -> Iterator[Result]:
     """``map(function, items)`` over ``workers`` processes, in order.
 
-    At most ``workers * lookahead`` results are pending at once, so memory stays bounded
-    whatever the number of items. One worker runs in this process. Workers are spawned,
-    not forked, so a parent that has loaded TensorFlow is safe to use.
+    At most ``workers * lookahead`` items are submitted and not yet consumed, so memory
+    stays bounded whatever the number of items and however slowly results are consumed
+    (``joblib.Parallel`` dispatches on completion, not on consumption). Workers are
+    loky processes (fork-exec), so a parent that has loaded TensorFlow is safe to use.
     """
     if workers <= 1:
         yield from map(function, items)
         return
+    executor = get_reusable_executor(max_workers=workers)
     remaining = iter(items)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        pending = deque(
-            pool.submit(function, item) for item in islice(remaining, workers * lookahead)
-        )
+    pending = deque(
+        executor.submit(function, item) for item in islice(remaining, workers * lookahead)
+    )
+    try:
         while pending:
             result = pending.popleft().result()
-            pending.extend(pool.submit(function, item) for item in islice(remaining, 1))
+            pending.extend(executor.submit(function, item) for item in islice(remaining, 1))
             yield result
+    finally:  # a consumer that stops early leaves no work running
+        for future in pending:
+            future.cancel()
 
 
 class _OrderedResults:

@@ -1,4 +1,4 @@
-"""Validates the raw HMS folder and builds the label table with its splits."""
+"""Validates the raw HMS folder: its tables, and its files from their footers."""
 
 from .pipeline import create_pipeline
 

@@ -1,4 +1,5 @@
-"""Thin glue: check the raw HMS folder against the contract, then build the label table."""
+"""Thin glue: check the raw HMS folder against the contract, from its tables and the
+footers of its files; the data in the files is checked where it is read (preprocessing)."""
 
 import logging
 import os
@@ -15,8 +16,8 @@ from eeg_hba.contract import (
     parse_test_table,
     referenced_files,
     screen_train_table,
+    signal_folder,
 )
-from eeg_hba.labels import HOLDOUT_SPLIT, assign_splits, build_label_table
 
 logger = logging.getLogger(__name__)
 
@@ -26,24 +27,23 @@ def referenced_file_violations(
     source: str,
     raw_data_dir: str,
     split: str,
-    eegs: dict,
-    spectrograms: dict,
+    eeg_layouts: dict,
+    spectrogram_layouts: dict,
     params: dict,
 ) -> list[Violation]:
-    """Every ``<split>_eegs`` and ``<split>_spectrograms`` file the rows name, read and
-    checked: present, readable, in the HMS layout, holding the window. Threads suffice:
-    reading parquet releases the GIL, and they start at once."""
+    """Every ``<split>_eegs`` and ``<split>_spectrograms`` file the rows name, checked from
+    its footer (and a spectrogram's ``time`` column): present, readable, in the HMS
+    layout, holding the window. Threads suffice: reading parquet releases the GIL."""
     files = [
         file
-        for kind, column, offset, loaders in (
-            ("eegs", "eeg_id", "eeg_label_offset_seconds", eegs),
-            ("spectrograms", "spectrogram_id", "spectrogram_label_offset_seconds", spectrograms),
+        for column, offset, layouts in (
+            ("eeg_id", "eeg_label_offset_seconds", eeg_layouts),
+            ("spectrogram_id", "spectrogram_label_offset_seconds", spectrogram_layouts),
         )
         for file in referenced_files(
-            table, source, str(Path(raw_data_dir) / f"{split}_{kind}"), column, offset, loaders,
-            params["max_all_nan_channels"],
+            table, source, signal_folder(raw_data_dir, split, column), column, offset, layouts
         )
-    ]  # fmt: skip
+    ]
     workers = params["workers"] or os.cpu_count() or 1
     with ThreadPoolExecutor(workers) as pool:
         found = [v for checked in pool.map(check_referenced_file, files) for v in checked]
@@ -52,23 +52,24 @@ def referenced_file_violations(
 
 def validate_train_labels(
     raw_train: pd.DataFrame,
-    train_eegs: dict,
-    train_spectrograms: dict,
+    train_eeg_layouts: dict,
+    train_spectrogram_layouts: dict,
     raw_data_dir: str,
     params: dict,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """train.csv checked cell by cell and typed, with the files it references; rows that
-    break a rule stop the run or, with ``on_bad_rows: skip``, are left out and reported."""
+    """train.csv checked cell by cell and typed, with the layout of the files it
+    references; each row keeps its number in train.csv (``row``). Rows that break a rule
+    stop the run or, with ``on_bad_rows: skip``, are left out and reported."""
     source = str(Path(raw_data_dir) / "train.csv")
     train, violations = screen_train_table(raw_train, source)
     violations += referenced_file_violations(
-        train, source, raw_data_dir, "train", train_eegs, train_spectrograms, params
+        train, source, raw_data_dir, "train", train_eeg_layouts, train_spectrogram_layouts, params
     )
     train, rejected = apply_bad_row_policy(train, violations, params["on_bad_rows"])
     if not rejected.empty:
         logger.warning(
-            "Left out %d of %d rows of %s that break the HMS contract (on_bad_rows: skip); "
-            "each is listed with its reason in the rejected_rows report",
+            "%d of %d rows of %s break the HMS contract (on_bad_rows: skip): left out, and "
+            "listed with their reason in the rejected_rows report after preprocessing",
             rejected["row"].nunique(), len(raw_train), source,
         )  # fmt: skip
     logger.info(
@@ -76,18 +77,19 @@ def validate_train_labels(
         source, len(train), train["eeg_id"].nunique(), train["spectrogram_id"].nunique(),
         train["patient_id"].nunique(),
     )  # fmt: skip
-    return train.reset_index(drop=True), rejected
+    return train.rename_axis("row").reset_index(), rejected
 
 
 def validate_test_windows(
     raw_test: pd.DataFrame,
     raw_sample_submission: pd.DataFrame,
-    test_eegs: dict,
-    test_spectrograms: dict,
+    test_eeg_layouts: dict,
+    test_spectrogram_layouts: dict,
     raw_data_dir: str,
     params: dict,
 ) -> pd.DataFrame:
-    """test.csv checked and typed, its files present, and sample_submission covering it.
+    """test.csv checked and typed (each row keeping its number, ``row``), its files'
+    layout, and sample_submission covering it.
 
     A bad test row always stops the run: leaving it out would leave the submission short.
     """
@@ -97,7 +99,7 @@ def validate_test_windows(
         eeg_label_offset_seconds=0.0, spectrogram_label_offset_seconds=0.0
     )
     violations = referenced_file_violations(
-        test, source, raw_data_dir, "test", test_eegs, test_spectrograms, params
+        test, source, raw_data_dir, "test", test_eeg_layouts, test_spectrogram_layouts, params
     )
     submission_source = str(Path(raw_data_dir) / "sample_submission.csv")
     submission = parse_submission_table(raw_sample_submission, submission_source)
@@ -110,16 +112,4 @@ def validate_test_windows(
     ]  # fmt: skip
     apply_bad_row_policy(test, violations, "error")
     logger.info("Read %s: %d test EEGs", source, len(test))
-    return test
-
-
-def make_label_table(train: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """One row per EEG with summed votes and targets, split by patient."""
-    table = build_label_table(train, params["high_vote_threshold"])
-    table = assign_splits(table, params["holdout_fraction"], params["n_folds"], params["seed"])
-    logger.info(
-        "Label table: %d EEGs (%d high-vote), %d held out, %d folds",
-        len(table), int(table["high_vote"].sum()), int((table["split"] == HOLDOUT_SPLIT).sum()),
-        params["n_folds"],
-    )  # fmt: skip
-    return table
+    return test.rename_axis("row").reset_index()

@@ -1,8 +1,9 @@
-"""ingestion: raw HMS folder -> validated tables -> label table with patient-grouped splits."""
+"""ingestion: raw HMS tables and file footers -> validated rows (the data is checked as
+preprocessing reads it)."""
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import make_label_table, validate_test_windows, validate_train_labels
+from .nodes import validate_test_windows, validate_train_labels
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -12,12 +13,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 validate_train_labels,
                 [
                     "raw_train_labels",
-                    "raw_train_eegs",
-                    "raw_train_spectrograms",
+                    "raw_train_eeg_layouts",
+                    "raw_train_spectrogram_layouts",
                     "params:raw_data_dir",
                     "params:ingestion",
                 ],
-                ["train_labels", "rejected_rows"],
+                ["train_labels", "ingestion_rejected_rows"],
                 name="validate_train_labels",
             ),
             Node(
@@ -25,19 +26,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 [
                     "raw_test_labels",
                     "raw_sample_submission",
-                    "raw_test_eegs",
-                    "raw_test_spectrograms",
+                    "raw_test_eeg_layouts",
+                    "raw_test_spectrogram_layouts",
                     "params:raw_data_dir",
                     "params:ingestion",
                 ],
                 "test_windows",
                 name="validate_test_windows",
-            ),
-            Node(
-                make_label_table,
-                ["train_labels", "params:ingestion"],
-                "label_table",
-                name="make_label_table",
             ),
         ]
     )

@@ -1,4 +1,5 @@
-"""Turns labelled windows into model-input images, written as shards."""
+"""Reads every raw file once: checks each window's data, writes model-input shards, and
+builds the label table (with its splits) and the model-input index."""
 
 from .pipeline import create_pipeline
 

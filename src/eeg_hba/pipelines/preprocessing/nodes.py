@@ -1,40 +1,51 @@
-"""Thin glue between the catalog and ``eeg_hba.shards``: plan, then compute shards lazily."""
+"""Thin glue between the catalog and ``eeg_hba.shards``: plan, compute shards lazily (the
+one read of every raw file), then the tables that follow from what the pass found."""
 
 import logging
 import os
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from eeg_hba.contract import apply_bad_row_policy, recorded_violations
 from eeg_hba.features import FeatureConfig
+from eeg_hba.labels import HOLDOUT_SPLIT, assign_splits, build_label_table
 from eeg_hba.parallel import OrderedMap, lazy_partitions
-from eeg_hba.shards import compute_shard, plan_shards, shard_jobs, unfinished_jobs
+from eeg_hba.shards import (
+    ShardLoader,
+    compute_shard,
+    plan_rows,
+    recorded_problems,
+    shard_jobs,
+    shard_positions,
+    unfinished_jobs,
+)
 
 logger = logging.getLogger(__name__)
-Shard = dict[str, np.ndarray]
 
 
-def plan_model_inputs(windows: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """The index of model inputs: every window with its shard and position in it."""
-    planned = plan_shards(windows, params["shard_size"])
-    logger.info("Planned %d windows in %d shards", len(planned), planned["shard"].nunique())
+def plan_model_inputs(rows: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Every label row with the shard that reads its files."""
+    planned = plan_rows(rows, params["shard_size"])
+    logger.info("Planned %d label rows in %d shards", len(planned), planned["shard"].nunique())
     return planned
 
 
 def make_model_inputs(
-    index: pd.DataFrame,
-    existing_shards: dict[str, Callable[[], Shard]],
-    spectrograms: dict[str, Callable[[], pd.DataFrame]],
-    eegs: dict[str, Callable[[], pd.DataFrame]],
+    plan: pd.DataFrame,
+    existing_shards: dict[str, ShardLoader],
+    spectrograms: dict[str, Callable],
+    eegs: dict[str, Callable],
     params: dict,
-    raw_data_dir: str,
-) -> dict[str, Callable[[], Shard]]:
+    ingestion: dict,
+) -> dict[str, Callable]:
     """Shards computed in worker processes (or a Spark job) as the catalog writes them,
-    one file read once; shards already written for this plan are kept."""
+    each file read once; shards already written for this plan are kept."""
     config = FeatureConfig(**params["features"])
-    planned = {job.name: job for job in shard_jobs(index, spectrograms, eegs, config, raw_data_dir)}
+    jobs = shard_jobs(plan, spectrograms, eegs, config, ingestion["max_all_nan_channels"])
+    planned = {job.name: job for job in jobs}
     jobs = unfinished_jobs(planned, existing_shards)  # a re-run after a crash resumes
     if len(jobs) < len(planned):
         logger.info(
@@ -57,3 +68,75 @@ def _spark_map(params: dict) -> OrderedMap:
     from eeg_hba.spark import spark_ordered_map, spark_session  # noqa: PLC0415 - optional
 
     return partial(spark_ordered_map, spark=spark_session(**params["spark"]))
+
+
+def _planned(shards: dict[str, ShardLoader], plan: pd.DataFrame) -> dict[str, ShardLoader]:
+    """The shards of this plan (a folder may still hold shards of an earlier one)."""
+    return {name: shards[name] for name in plan["shard"].unique()}
+
+
+def make_label_table(
+    train_labels: pd.DataFrame,
+    ingestion_rejected_rows: pd.DataFrame,
+    plan: pd.DataFrame,
+    shards: dict[str, ShardLoader],
+    params: dict,
+    raw_data_dir: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per EEG with summed votes and targets, split by patient, from the rows
+    whose window data passed too; the rejected-rows report of ingestion and this pass.
+
+    A row whose window data breaks a rule stops the run or, with ``on_bad_rows: skip``,
+    is left out, as ingestion does with the rules it checks.
+    """
+    source = str(Path(raw_data_dir) / "train.csv")
+    problems = recorded_problems(_planned(shards, plan))
+    violations = recorded_violations(problems, source, raw_data_dir, "train")
+    kept, rejected = apply_bad_row_policy(
+        train_labels.set_index("row"), violations, params["on_bad_rows"]
+    )
+    rejected = pd.concat([ingestion_rejected_rows, rejected], ignore_index=True).sort_values(
+        "row", kind="stable", ignore_index=True
+    )
+    if not rejected.empty:
+        total = len(train_labels) + ingestion_rejected_rows["row"].nunique()
+        logger.warning(
+            "Left out %d of %d rows of %s that break the HMS contract (on_bad_rows: skip); "
+            "each is listed with its reason in the rejected_rows report",
+            rejected["row"].nunique(), total, source,
+        )  # fmt: skip
+    table = build_label_table(kept.reset_index(drop=True), params["high_vote_threshold"])
+    table = assign_splits(table, params["holdout_fraction"], params["n_folds"], params["seed"])
+    logger.info(
+        "Label table: %d EEGs (%d high-vote), %d held out, %d folds",
+        len(table), int(table["high_vote"].sum()), int((table["split"] == HOLDOUT_SPLIT).sum()),
+        params["n_folds"],
+    )  # fmt: skip
+    return table, rejected
+
+
+def check_test_windows(
+    test_windows: pd.DataFrame,
+    plan: pd.DataFrame,
+    shards: dict[str, ShardLoader],
+    raw_data_dir: str,
+) -> pd.DataFrame:
+    """The test windows, once the pass found their data good: a bad test row always
+    stops the run (the submission needs every one)."""
+    source = str(Path(raw_data_dir) / "test.csv")
+    problems = recorded_problems(_planned(shards, plan))
+    violations = recorded_violations(problems, source, raw_data_dir, "test")
+    apply_bad_row_policy(test_windows.set_index("row"), violations, "error")
+    return test_windows
+
+
+def index_model_inputs(
+    windows: pd.DataFrame, plan: pd.DataFrame, shards: dict[str, ShardLoader]
+) -> pd.DataFrame:
+    """The index of model inputs: every window with its shard and position in it."""
+    positions = shard_positions(_planned(shards, plan))
+    index = windows.merge(positions, on="eeg_id", how="left", validate="one_to_one")
+    missing = index.loc[index["shard"].isna(), "eeg_id"].tolist()
+    if missing:
+        raise ValueError(f"no model-input image was made for eeg_id {missing[:20]}")
+    return index.sort_values(["shard", "position"], ignore_index=True)
