@@ -51,7 +51,7 @@ def test_kaggle_preprocesses_an_hms_folder_at_512_by_512(trained_project, tmp_pa
         run_session(project, name, env="kaggle")
     for window_set in ("train_inputs", "test_inputs"):
         shards = sorted((project / f"data/05_model_input/{window_set}/shards").glob("*.npz"))
-        images = np.concatenate([np.load(shard)["images"] for shard in shards])
+        images = np.concatenate([np.load(shard)["images"] for shard in shards]).astype(np.float32)
         assert images.shape[1:] == (512, 512), window_set
         assert np.isfinite(images).all() and images.std() > 0
 
