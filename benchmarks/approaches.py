@@ -247,7 +247,7 @@ def compare(new: Path, old: Path) -> dict:
     tables equal or not; per image, the largest difference of the given-spectrogram half
     (same meaning) and the correlation of the EEG half (frames now follow the width)."""
     result = {}
-    new_table, old_table = (pd.read_parquet(p / "data/03_primary/label_table.parquet")
+    new_table, old_table = (pd.read_parquet(p / "data/05_model_input/label_table.parquet")
                             for p in (new, old))  # fmt: skip
     result["label_table_equal"] = _equal(new_table, old_table)
     for namespace in ("train_inputs", "test_inputs"):

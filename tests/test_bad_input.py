@@ -207,7 +207,7 @@ def test_bad_input_stops_the_run_naming_file_row_and_rule(name, kedro_project, h
     message = str(error.value)
     for line in expected:
         assert line.format(folder=hand_folder) in message
-    assert not Path("data/03_primary/label_table.parquet").exists()
+    assert not Path("data/05_model_input/label_table.parquet").exists()
 
 
 def _kedro_cli(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -250,7 +250,7 @@ def test_skip_leaves_bad_rows_out_counts_and_reports_them(kedro_project, hand_fo
     assert rejected.loc[3, "rule"].startswith("expert_consensus must be one of")
     assert rejected.loc[4, "rule"] == "eeg_id must be a plain non-negative integer"
 
-    table = pd.read_parquet(kedro_project / "data/03_primary/label_table.parquet")
+    table = pd.read_parquet(kedro_project / "data/05_model_input/label_table.parquet")
     assert 1020 not in set(table["eeg_id"])  # every window of the unreadable file is out
     by_eeg = table.set_index("eeg_id")
     assert by_eeg.loc[1040, "n_sub_windows"] == 2  # rows 12 and 14 remain

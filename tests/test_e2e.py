@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-LAYERS = ["raw", "intermediate", "primary", "model_input", "models", "model_output", "reporting"]
+LAYERS = ["raw", "intermediate", "model_input", "models", "model_output", "reporting"]
 HOST = "127.0.0.1"
 SERVER_START_SECONDS = 120
 
@@ -160,7 +160,7 @@ def test_viz_build_has_the_layers_and_a_namespace_per_backbone(viz_build: Path) 
     assert default["layers"] == LAYERS
     train_all = json.loads((viz_build / "api/pipelines/train_all").read_text())
     namespaces = set(train_all["modular_pipelines"]) - {"__root__"}
-    assert namespaces == set(BACKBONES) | {"train_inputs", "test_inputs"}
+    assert namespaces == set(BACKBONES) | {"classical", "train_inputs", "test_inputs"}
     readable = {node["name"] for node in train_all["nodes"] if node["type"] == "task"}
     assert {"validate_train_labels", "make_label_table", "train_backbone"} <= readable
 

@@ -20,7 +20,7 @@ SMALL_SPLITS = {"holdout_fraction": 0.2, "n_folds": 2}
 
 
 def _label_table(project: Path) -> pd.DataFrame:
-    return pd.read_parquet(project / "data/03_primary/label_table.parquet").set_index("eeg_id")
+    return pd.read_parquet(project / "data/05_model_input/label_table.parquet").set_index("eeg_id")
 
 
 def _ingest(run_pipeline, **params) -> None:

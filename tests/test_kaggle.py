@@ -97,7 +97,7 @@ def test_kaggle_trains_every_fold_and_seed_and_reports_out_of_fold_scores(kaggle
     for name in BACKBONES:
         runs = sorted(p.name for p in (project / f"data/06_models/{name}/model_runs").iterdir())
         assert runs == [f"seed-{s}_fold-{f}.keras" for s in (42, 43) for f in (0, 1)]
-    labels = pd.read_parquet(project / "data/03_primary/label_table.parquet")
+    labels = pd.read_parquet(project / "data/05_model_input/label_table.parquet")
     report = pd.read_csv(project / "data/08_reporting/comparison_report.csv").set_index("model")
     trained = report.loc[[*BACKBONES, "classical"]]
     assert (trained["seeds"] == 2).all() and trained["kl_all_sd"].notna().all()

@@ -226,7 +226,7 @@ def test_window_data_broken_in_one_sub_window_stops_the_run_naming_its_row(
         f"{hand_folder}/train_eegs/1020.parquet may have at most 1 all-NaN channel(s) in the "
         "window at offset 10.0 s, has 2: ['Fp1', 'F3']"
     ) in str(error.value)
-    assert not (kedro_project / "data/03_primary/label_table.parquet").exists()
+    assert not (kedro_project / "data/05_model_input/label_table.parquet").exists()
 
 
 @pytest.mark.slow
@@ -236,7 +236,7 @@ def test_skip_leaves_out_the_sub_window_whose_data_breaks_a_rule(kedro_project, 
     rejected = pd.read_csv(kedro_project / "data/08_reporting/rejected_rows.csv")
     assert rejected["row"].tolist() == [6] and rejected["line"].tolist() == [8]
     assert "may have at most 1 all-NaN channel(s)" in rejected.loc[0, "rule"]
-    table = pd.read_parquet(kedro_project / "data/03_primary/label_table.parquet")
+    table = pd.read_parquet(kedro_project / "data/05_model_input/label_table.parquet")
     eeg_1020 = table.set_index("eeg_id").loc[1020]
     votes = hand_train_rows()[4:6]  # rows 4 and 5 remain: windows at 0 and 4 s
     assert eeg_1020["n_sub_windows"] == 2

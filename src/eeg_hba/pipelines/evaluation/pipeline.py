@@ -1,4 +1,5 @@
-"""evaluation: per-backbone held-out scores (namespaced), baselines, ensemble, report."""
+"""evaluation: per-model predictions and held-out scores (namespaced), baselines, ensemble,
+report."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -13,38 +14,15 @@ from .nodes import (
     predict_backbone,
 )
 
-SHARED_INPUTS = {
-    "label_table",
-    "train_inputs.model_input_index",
-    "train_inputs.model_input_shards",
-    "classical.holdout_predictions",
-}
-SHARED_PARAMETERS = {"params:evaluation", "params:predict.batch_size", "params:raw_data_dir"}
+#: Scores live in ``evaluation.<model>``, apart from the model's own namespace (training,
+#: predictions): a namespace that also took the classical baseline's held-out predictions
+#: would feed a model_output dataset into a models one, and kedro-viz hides circular layers.
+SCORES = "evaluation"
+SHARED_PARAMETERS = {"params:evaluation", "params:raw_data_dir"}
 
 
-def scoring_node(against_classical: bool) -> Node:
-    """Score one model (namespaced) on the held-out split, against the classical baseline
-    too unless it is the classical baseline."""
-    reference = {"classical_predictions": "classical.holdout_predictions"}
-    return Node(
-        evaluate_model,
-        {
-            "label_table": "label_table",
-            "holdout_predictions": "holdout_predictions",
-            "validation_predictions": "validation_predictions",
-            "summary": "training_summary",
-            "throughput": "prediction_throughput",
-            "params": "params:evaluation",
-            "raw_data_dir": "params:raw_data_dir",
-            **(reference if against_classical else {}),
-        },
-        ["holdout_scores", "confusion_matrix", "reliability_plot"],
-        name="evaluate_model",
-    )
-
-
-def backbone_template() -> Pipeline:
-    """Predict the validation folds and the held-out split with one backbone, score it."""
+def predicting_pipeline(name: str) -> Pipeline:
+    """Predict the validation folds and the held-out split with backbone ``name``."""
     return Pipeline(
         [
             Node(
@@ -57,31 +35,47 @@ def backbone_template() -> Pipeline:
                 },
                 ["validation_predictions", "holdout_predictions", "prediction_throughput"],
                 name="predict_backbone",
-            ),
-            scoring_node(against_classical=True),
-        ]
+            )
+        ],
+        namespace=name,
+        inputs={"train_inputs.model_input_index", "train_inputs.model_input_shards"},
+        parameters={"params:predict.batch_size"},
+    )
+
+
+def scoring_pipeline(name: str, against_classical: bool) -> Pipeline:
+    """Score model ``name`` on the held-out split, against the classical baseline too
+    unless it is the classical baseline."""
+    reference = {"classical_predictions": "classical.holdout_predictions"}
+    scoring = Node(
+        evaluate_model,
+        {
+            "label_table": "label_table",
+            "holdout_predictions": f"{name}.holdout_predictions",
+            "validation_predictions": f"{name}.validation_predictions",
+            "summary": f"{name}.training_summary",
+            "throughput": f"{name}.prediction_throughput",
+            "params": "params:evaluation",
+            "raw_data_dir": "params:raw_data_dir",
+            **(reference if against_classical else {}),
+        },
+        ["holdout_scores", "confusion_matrix", "reliability_plot"],
+        name="evaluate_model",
+    )
+    return Pipeline(
+        [scoring],
+        namespace=f"{SCORES}.{name}",
+        inputs={dataset for dataset in scoring.inputs if not dataset.startswith("params:")},
+        parameters=SHARED_PARAMETERS,
     )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    per_backbone = sum(
-        (
-            Pipeline(
-                backbone_template(),
-                namespace=name,
-                inputs=SHARED_INPUTS,
-                parameters=SHARED_PARAMETERS,
-            )
-            for name in BACKBONES
-        ),
-        Pipeline([]),
-    )
-    classical = Pipeline(
-        [scoring_node(against_classical=False)],
-        namespace="classical",
-        inputs={"label_table"},
-        parameters={"params:evaluation", "params:raw_data_dir"},
-    )
+    per_model = sum(
+        (predicting_pipeline(name) + scoring_pipeline(name, against_classical=True)
+         for name in BACKBONES),
+        scoring_pipeline("classical", against_classical=False),
+    )  # fmt: skip
     shared = Pipeline(
         [
             Node(
@@ -121,12 +115,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 {
                     "baseline_scores": "baseline_scores",
                     "ensemble": "ensemble_scores",
-                    "classical": "classical.holdout_scores",
-                    **{name: f"{name}.holdout_scores" for name in BACKBONES},
+                    "classical": f"{SCORES}.classical.holdout_scores",
+                    **{name: f"{SCORES}.{name}.holdout_scores" for name in BACKBONES},
                 },
                 ["comparison_table", "comparison_report", "comparison_figure"],
                 name="comparison_report",
             ),
         ]
     )
-    return per_backbone + classical + shared
+    return per_model + shared
