@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -97,6 +99,31 @@ def run_session(project: Path, name: str, env: str | None = None, **runtime_para
         end_active_mlflow_runs()
 
 
+def cli_params(params: dict, prefix: str = "") -> list[str]:
+    """Nested runtime parameters as the ``key.sub=value`` items of ``kedro run --params``."""
+    items = []
+    for key, value in params.items():
+        if isinstance(value, dict):
+            items += cli_params(value, f"{prefix}{key}.")
+        else:
+            text = {True: "true", False: "false", None: "null"}.get(value, value)  # YAML
+            items.append(f"{prefix}{key}={text}")
+    return items
+
+
+def kedro_run(project: Path, pipelines: str, env: str | None = None, **runtime_params) -> None:
+    """``kedro run`` in its own process, as a user types it: a run that trains models keeps
+    TensorFlow's memory out of the test process (the suite trains dozens of models)."""
+    command = [str(Path(sys.executable).parent / "kedro"), "run", f"--pipelines={pipelines}"]
+    command += [f"--env={env}"] if env else []
+    command += ["--params=" + ",".join(cli_params(runtime_params))] if runtime_params else []
+    done = subprocess.run(
+        command, cwd=project, capture_output=True, text=True, check=False,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.returncode == 0, f"{' '.join(command)}\n{(done.stdout + done.stderr)[-6000:]}"
+
+
 @pytest.fixture
 def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A scratch project that is also the working directory, as for ``kedro run``."""
@@ -122,9 +149,6 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Shared by every test that needs trained models, MLflow runs and reports (training,
     notebooks, browser tests): training four backbones is the slowest thing the suite does.
     """
-    with pytest.MonkeyPatch.context() as patch:
-        project = make_project(tmp_path_factory.mktemp("trained") / "project")
-        patch.chdir(project)
-        for name in ("train_all", "evaluation", "predict"):
-            run_session(project, name, **TINY_RUN)
-        yield project
+    project = make_project(tmp_path_factory.mktemp("trained") / "project")
+    kedro_run(project, "train_all,evaluation,predict", **TINY_RUN)
+    return project

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 from eeg_hba.hms import VOTE_COLUMNS
 from eeg_hba.models import BACKBONES
 
-from .conftest import TINY_RUN, make_project, run_session
+from .conftest import TINY_RUN, kedro_run, make_project
 
 pytestmark = pytest.mark.slow
 SIZE = 32
@@ -43,12 +43,10 @@ def _copy_of_hms_folder(trained_project: Path, project: Path) -> None:
     )
 
 
-def test_kaggle_preprocesses_an_hms_folder_at_512_by_512(trained_project, tmp_path, monkeypatch):
+def test_kaggle_preprocesses_an_hms_folder_at_512_by_512(trained_project, tmp_path):
     project = make_project(tmp_path / "project")
     _copy_of_hms_folder(trained_project, project)
-    monkeypatch.chdir(project)
-    for name in ("ingestion", "preprocessing"):
-        run_session(project, name, env="kaggle")
+    kedro_run(project, "ingestion,preprocessing", env="kaggle")
     for window_set in ("train_inputs", "test_inputs"):
         shards = sorted((project / f"data/05_model_input/{window_set}/shards").glob("*.npz"))
         images = np.concatenate([np.load(shard)["images"] for shard in shards]).astype(np.float32)
@@ -75,9 +73,7 @@ def kaggle_project(trained_project: Path, tmp_path_factory: pytest.TempPathFacto
         **{name: {"training": {"weights": path, "stage1": {"epochs": 1}}}
            for name, path in weights.items()},
     }  # fmt: skip
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(project)
-        run_session(project, "__default__", env="kaggle", **params)
+    kedro_run(project, "__default__", env="kaggle", **params)
     return {"project": project, "weights": weights}
 
 

@@ -24,7 +24,7 @@ from eeg_hba.metrics import kl_divergence
 from eeg_hba.models import BACKBONES
 from eeg_hba.training import distribution_strategy, train_model_run
 
-from .conftest import PROJECT_ROOT, TINY_RUN, run_session, training_config
+from .conftest import PROJECT_ROOT, TINY_RUN, kedro_run, training_config
 
 LEARNABLE = 64  # the learnable set: at 32 x 32 a backbone's last feature map is 1 x 1
 BACKBONE = "mobilenet_v3_large"  # the fastest backbone, where one stands for all
@@ -281,7 +281,7 @@ def test_unknown_distribution_is_named():
 
 
 @pytest.mark.slow
-def test_the_same_run_twice_gives_the_same_report(trained_project, tmp_path, monkeypatch):
+def test_the_same_run_twice_gives_the_same_report(trained_project, tmp_path):
     """The same pipelines again, same parameters and seed, in a copy of the project: a
     backbone and the classical baseline retrain from the same raw files (ingestion and
     preprocessing run again too), yet every KL of the report, every submission probability
@@ -292,9 +292,7 @@ def test_the_same_run_twice_gives_the_same_report(trained_project, tmp_path, mon
     (again / "conf/local/mlflow.yml").write_text(
         f"server:\n  mlflow_tracking_uri: sqlite:///{again / 'mlflow.db'}\n"
     )
-    monkeypatch.chdir(again)
-    for name in (f"train_{BACKBONE}", "classical", "evaluation", "predict"):
-        run_session(again, name, **TINY_RUN)
+    kedro_run(again, f"train_{BACKBONE},classical,evaluation,predict", **TINY_RUN)
     first, second = (
         pd.read_csv(p / "data/08_reporting/comparison_report.csv").set_index("model")
         for p in (trained_project, again)
