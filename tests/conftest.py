@@ -1,5 +1,6 @@
 """Shared fixtures: a scratch copy of the Kedro project and a hand-written HMS folder."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -106,8 +107,7 @@ def cli_params(params: dict, prefix: str = "") -> list[str]:
         if isinstance(value, dict):
             items += cli_params(value, f"{prefix}{key}.")
         else:
-            text = {True: "true", False: "false", None: "null"}.get(value, value)  # YAML
-            items.append(f"{prefix}{key}={text}")
+            items.append(f"{prefix}{key}={json.dumps(value)}")  # JSON values are YAML
     return items
 
 
