@@ -6,8 +6,11 @@ Identifiers must be plain non-negative integers: they become file names, so they
 never point outside the data folder. Nothing here imports Kedro.
 """
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -235,6 +238,14 @@ def parse_test_table(raw: pd.DataFrame, source: str = "test.csv") -> pd.DataFram
     )
 
 
+def parse_test_windows(raw: pd.DataFrame, source: str = "test.csv") -> pd.DataFrame:
+    """test.csv checked and typed, with the windows its rows cut: a test EEG is exactly
+    50 s and its spectrogram exactly 600 s, so both windows start at 0."""
+    return parse_test_table(raw, source).assign(
+        eeg_label_offset_seconds=0.0, spectrogram_label_offset_seconds=0.0
+    )
+
+
 def _probability_rows_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
@@ -411,3 +422,33 @@ def check_referenced_file(file: ReferencedFile) -> list[Violation]:
                 [row],
             )
     return violations
+
+
+def referenced_file_violations(
+    table: pd.DataFrame,
+    source: str,
+    raw_data_dir: str,
+    split: str,
+    eegs: dict[str, Loader],
+    spectrograms: dict[str, Loader],
+    max_all_nan_channels: int,
+    workers: int | None = None,
+) -> list[Violation]:
+    """Every ``<split>_eegs`` and ``<split>_spectrograms`` file the rows name, read and
+    checked: present, readable, in the HMS layout, holding the window. Threads suffice:
+    reading parquet releases the GIL, and they start at once (``workers``: None = one per
+    CPU core)."""
+    files = [
+        file
+        for kind, column, offset, loaders in (
+            ("eegs", "eeg_id", "eeg_label_offset_seconds", eegs),
+            ("spectrograms", "spectrogram_id", "spectrogram_label_offset_seconds", spectrograms),
+        )
+        for file in referenced_files(
+            table, source, str(Path(raw_data_dir) / f"{split}_{kind}"), column, offset, loaders,
+            max_all_nan_channels,
+        )
+    ]  # fmt: skip
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        found = [v for checked in pool.map(check_referenced_file, files) for v in checked]
+    return sorted(found, key=lambda v: (v.row, v.column))

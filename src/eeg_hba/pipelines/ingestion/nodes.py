@@ -1,8 +1,6 @@
 """Thin glue: check the raw HMS folder against the contract, then build the label table."""
 
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -10,44 +8,14 @@ import pandas as pd
 from eeg_hba.contract import (
     Violation,
     apply_bad_row_policy,
-    check_referenced_file,
     parse_submission_table,
-    parse_test_table,
-    referenced_files,
+    parse_test_windows,
+    referenced_file_violations,
     screen_train_table,
 )
 from eeg_hba.labels import HOLDOUT_SPLIT, assign_splits, build_label_table
 
 logger = logging.getLogger(__name__)
-
-
-def referenced_file_violations(
-    table: pd.DataFrame,
-    source: str,
-    raw_data_dir: str,
-    split: str,
-    eegs: dict,
-    spectrograms: dict,
-    params: dict,
-) -> list[Violation]:
-    """Every ``<split>_eegs`` and ``<split>_spectrograms`` file the rows name, read and
-    checked: present, readable, in the HMS layout, holding the window. Threads suffice:
-    reading parquet releases the GIL, and they start at once."""
-    files = [
-        file
-        for kind, column, offset, loaders in (
-            ("eegs", "eeg_id", "eeg_label_offset_seconds", eegs),
-            ("spectrograms", "spectrogram_id", "spectrogram_label_offset_seconds", spectrograms),
-        )
-        for file in referenced_files(
-            table, source, str(Path(raw_data_dir) / f"{split}_{kind}"), column, offset, loaders,
-            params["max_all_nan_channels"],
-        )
-    ]  # fmt: skip
-    workers = params["workers"] or os.cpu_count() or 1
-    with ThreadPoolExecutor(workers) as pool:
-        found = [v for checked in pool.map(check_referenced_file, files) for v in checked]
-    return sorted(found, key=lambda v: (v.row, v.column))
 
 
 def validate_train_labels(
@@ -62,8 +30,9 @@ def validate_train_labels(
     source = str(Path(raw_data_dir) / "train.csv")
     train, violations = screen_train_table(raw_train, source)
     violations += referenced_file_violations(
-        train, source, raw_data_dir, "train", train_eegs, train_spectrograms, params
-    )
+        train, source, raw_data_dir, "train", train_eegs, train_spectrograms,
+        params["max_all_nan_channels"], params["workers"],
+    )  # fmt: skip
     train, rejected = apply_bad_row_policy(train, violations, params["on_bad_rows"])
     if not rejected.empty:
         logger.warning(
@@ -92,13 +61,11 @@ def validate_test_windows(
     A bad test row always stops the run: leaving it out would leave the submission short.
     """
     source = str(Path(raw_data_dir) / "test.csv")
-    # A test EEG is exactly 50 s and its spectrogram exactly 600 s: both windows start at 0.
-    test = parse_test_table(raw_test, source).assign(
-        eeg_label_offset_seconds=0.0, spectrogram_label_offset_seconds=0.0
-    )
+    test = parse_test_windows(raw_test, source)
     violations = referenced_file_violations(
-        test, source, raw_data_dir, "test", test_eegs, test_spectrograms, params
-    )
+        test, source, raw_data_dir, "test", test_eegs, test_spectrograms,
+        params["max_all_nan_channels"], params["workers"],
+    )  # fmt: skip
     submission_source = str(Path(raw_data_dir) / "sample_submission.csv")
     submission = parse_submission_table(raw_sample_submission, submission_source)
     violations += [
