@@ -6,6 +6,7 @@ module starts on 127.0.0.1, each in its own process group that the test stops ag
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -144,13 +145,17 @@ def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
         # The runs table, filtered as a user would: every run that has a held-out KL.
         query = urllib.parse.urlencode({"searchFilter": "metrics.holdout_kl_all > 0"})
         page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs?{query}")
-        # Columns > search "holdout_kl_all" > tick the metric: it becomes a column.
+        # Columns > search "holdout_kl_all" > open Metrics (its intervals match too) > tick
+        # the metric itself: it becomes a column.
         page.get_by_role("button", name="Columns").click()
         page.get_by_placeholder("Search columns").fill("holdout_kl_all")
-        metrics = page.get_by_test_id("column-selector-tree").locator(
-            "[class*=tree-treenode]", has_text="Metrics (1)"
+        tree = page.get_by_test_id("column-selector-tree")
+        metrics = tree.locator("[class*=tree-treenode]", has_text="Metrics (")
+        metrics.locator("[class*=tree-switcher]").first.click()
+        kl_all = tree.locator("[class*=tree-treenode]").filter(
+            has_text=re.compile(r"^holdout_kl_all$")
         )
-        metrics.locator("[class*=tree-checkbox]").first.click()
+        kl_all.locator("[class*=tree-checkbox]").first.click()
         page.keyboard.press("Escape")
         # Backbone and classical runs are nested under the train_all run, the ensemble and
         # the baselines under evaluation.
