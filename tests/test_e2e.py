@@ -176,3 +176,49 @@ def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
             assert float(kl_cell.inner_text()) == pytest.approx(kl), name
         table = screenshot(page, tmp_path / "mlflow-ui-holdout-kl.png")
     assert table.exists()
+
+
+def test_mlflow_models_view_lists_the_backbones_and_the_ensemble_with_their_holdout_kl(
+    trained_project: Path, page: Page, tmp_path: Path
+) -> None:
+    store = f"sqlite:///{trained_project / 'mlflow.db'}"
+    client = mlflow.MlflowClient(store)
+    experiment = client.get_experiment_by_name("eeg_hba").experiment_id
+    logged = {model.name: model for model in client.search_logged_models([experiment])}
+    assert set(logged) == {*BACKBONES, "ensemble"}
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri", store,
+        "--host", HOST, "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    page.set_viewport_size({"width": 2200, "height": 1000})
+    with serving(command, port, "/health", tmp_path / "mlflow.log") as url:
+        # The experiment's Models tab, in the "Model training" view of the sidebar.
+        page.goto(f"{url}/#/experiments/{experiment}/models?workflowType=machine_learning")
+        expect(page.get_by_role("heading", name="Models")).to_be_visible()
+        for name, model in logged.items():
+            row = page.locator(f'[role=row][row-id="{model.model_id}"]')
+            expect(row.get_by_role("link", name=name, exact=True)).to_be_visible()
+            expect(row.get_by_role("link", name=f"eeg_hba-{name}")).to_be_visible()
+            # a metric column's id names its key: metrics.{"metricKey":"holdout_kl_all"}
+            kl_cell = row.locator(
+                "[role=gridcell][col-id*=metricKey][col-id*=holdout_kl_all]"
+                ":not([col-id*=holdout_kl_all_])"  # not its interval's columns
+            )
+            expect(kl_cell).to_have_text(re.compile(r"^\d"))
+            kl = {m.key: m.value for m in model.metrics}["holdout_kl_all"]
+            assert float(kl_cell.inner_text()) == pytest.approx(kl), name
+        models = screenshot(page, tmp_path / "mlflow-ui-models.png")
+
+        # The registered ensemble: its versions, tags and the champion alias.
+        page.goto(f"{url}/#/models/eeg_hba-ensemble")
+        expect(page.get_by_role("heading", name="eeg_hba-ensemble")).to_be_visible()
+        champion = client.get_model_version_by_alias("eeg_hba-ensemble", "champion")
+        version = page.get_by_role("row").filter(
+            has=page.get_by_role("link", name=f"Version {champion.version}", exact=True)
+        )
+        expect(version).to_contain_text("champion")
+        expect(version).to_contain_text(f"holdout_kl_all: {champion.tags['holdout_kl_all']}")
+        expect(version).to_contain_text("data_set: data/01_raw/synthetic #")
+        registered = screenshot(page, tmp_path / "mlflow-ui-eeg_hba-ensemble.png")
+    assert models.exists() and registered.exists()
