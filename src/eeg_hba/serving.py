@@ -101,8 +101,9 @@ class EnsembleModel(mlflow.pyfunc.PythonModel):
             raise _bad_request(str(error)) from error
 
     def _submission(self, requested: pd.DataFrame, raw_data_dir: str) -> pd.DataFrame:
-        # checked as test.csv is: read as text, every cell against the contract
-        windows = parse_test_windows(requested.astype(str), REQUEST)
+        # checked as test.csv is: read as text, every cell against the contract; rows are
+        # named by their position in the request
+        windows = parse_test_windows(requested.reset_index(drop=True).astype(str), REQUEST)
         folder = Path(raw_data_dir)
         eegs = _parquet_loaders(folder / "test_eegs", windows["eeg_id"])
         spectrograms = _parquet_loaders(folder / "test_spectrograms", windows["spectrogram_id"])
