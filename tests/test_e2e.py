@@ -198,7 +198,9 @@ def test_mlflow_models_view_lists_the_backbones_and_the_ensemble_with_their_hold
         expect(page.get_by_role("heading", name="Models")).to_be_visible()
         for name, model in logged.items():
             row = page.locator(f'[role=row][row-id="{model.model_id}"]')
-            expect(row.get_by_role("link", name=name, exact=True)).to_be_visible()
+            # (the source run, named like the model, is a link too)
+            name_cell = row.locator("[col-id=name]")
+            expect(name_cell.get_by_role("link", name=name, exact=True)).to_be_visible()
             expect(row.get_by_role("link", name=f"eeg_hba-{name}")).to_be_visible()
             # a metric column's id names its key: metrics.{"metricKey":"holdout_kl_all"}
             kl_cell = row.locator(
