@@ -6,16 +6,11 @@ module starts on 127.0.0.1, each in its own process group that the test stops ag
 
 import json
 import os
-import signal
-import socket
+import re
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from pathlib import Path
 
 import mlflow
@@ -23,6 +18,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from eeg_hba.models import BACKBONES
+
+from .servers import HOST, free_port, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,77 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LAYERS = ["raw", "intermediate", "model_input", "models", "model_output", "reporting"]
-HOST = "127.0.0.1"
-SERVER_START_SECONDS = 120
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def is_listening(port: int) -> bool:
-    with closing(socket.socket()) as probe:
-        return probe.connect_ex((HOST, port)) == 0
-
-
-def group_is_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the server's whole process group (workers too), SIGKILL if it lingers."""
-    group = process.pid  # start_new_session: the server leads its own group
-    os.killpg(group, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(group, signal.SIGKILL)
-        process.wait()
-    deadline = time.monotonic() + 30
-    while group_is_alive(group) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if group_is_alive(group):
-        os.killpg(group, signal.SIGKILL)
-
-
-@contextmanager
-def serving(command: list[str], port: int, ready_path: str, log: Path) -> Iterator[str]:
-    """Run a server on 127.0.0.1:``port`` until the block ends; yields its base URL.
-
-    Ready when ``ready_path`` answers; afterwards nothing of it may still run or listen.
-    """
-    url = f"http://{HOST}:{port}"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        wait_until_answers(url + ready_path, process, log)
-        yield url
-    finally:
-        stop_group(process)
-    assert not group_is_alive(process.pid), f"{command[0]} left processes running"
-    assert not is_listening(port), f"something still listens on {HOST}:{port}"
-
-
-def wait_until_answers(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    pytest.fail(f"{url} did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +135,14 @@ def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
     experiment = client.get_experiment_by_name("eeg_hba")
     runs = runs_with_holdout_kl(client, experiment.experiment_id)
     assert sorted(runs.values()) == sorted(
-        [*BACKBONES, "classical", "ensemble", "class prior", "uniform (1/6)", "oracle (latent truth)"]
+        [
+            *BACKBONES,
+            "classical",
+            "ensemble",
+            "class prior",
+            "uniform (1/6)",
+            "oracle (latent truth)",
+        ]
     )
     port = free_port()
     command = [
@@ -221,13 +154,17 @@ def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
         # The runs table, filtered as a user would: every run that has a held-out KL.
         query = urllib.parse.urlencode({"searchFilter": "metrics.holdout_kl_all > 0"})
         page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs?{query}")
-        # Columns > search "holdout_kl_all" > tick the metric: it becomes a column.
+        # Columns > search "holdout_kl_all" > open Metrics (its intervals match too) > tick
+        # the metric itself: it becomes a column.
         page.get_by_role("button", name="Columns").click()
         page.get_by_placeholder("Search columns").fill("holdout_kl_all")
-        metrics = page.get_by_test_id("column-selector-tree").locator(
-            "[class*=tree-treenode]", has_text="Metrics (1)"
+        tree = page.get_by_test_id("column-selector-tree")
+        metrics = tree.locator("[class*=tree-treenode]", has_text="Metrics (")
+        metrics.locator("[class*=tree-switcher]").first.click()
+        kl_all = tree.locator("[class*=tree-treenode]").filter(
+            has_text=re.compile(r"^holdout_kl_all$")
         )
-        metrics.locator("[class*=tree-checkbox]").first.click()
+        kl_all.locator("[class*=tree-checkbox]").first.click()
         page.keyboard.press("Escape")
         # Backbone and classical runs are nested under the train_all run, the ensemble and
         # the baselines under evaluation.
@@ -248,3 +185,51 @@ def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
             assert float(kl_cell.inner_text()) == pytest.approx(kl), name
         table = screenshot(page, tmp_path / "mlflow-ui-holdout-kl.png")
     assert table.exists()
+
+
+def test_mlflow_models_view_lists_the_backbones_and_the_ensemble_with_their_holdout_kl(
+    trained_project: Path, page: Page, tmp_path: Path
+) -> None:
+    store = f"sqlite:///{trained_project / 'mlflow.db'}"
+    client = mlflow.MlflowClient(store)
+    experiment = client.get_experiment_by_name("eeg_hba").experiment_id
+    logged = {model.name: model for model in client.search_logged_models([experiment])}
+    assert set(logged) == {*BACKBONES, "ensemble"}
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri", store,
+        "--host", HOST, "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    page.set_viewport_size({"width": 2200, "height": 1000})
+    with serving(command, port, "/health", tmp_path / "mlflow.log") as url:
+        # The experiment's Models tab, in the "Model training" view of the sidebar.
+        page.goto(f"{url}/#/experiments/{experiment}/models?workflowType=machine_learning")
+        expect(page.get_by_role("heading", name="Models")).to_be_visible()
+        for name, model in logged.items():
+            row = page.locator(f'[role=row][row-id="{model.model_id}"]')
+            # (the source run, named like the model, is a link too)
+            name_cell = row.locator("[col-id=name]")
+            expect(name_cell.get_by_role("link", name=name, exact=True)).to_be_visible()
+            expect(row.get_by_role("link", name=f"eeg_hba-{name}")).to_be_visible()
+            # a metric column's id names its key: metrics.{"metricKey":"holdout_kl_all"}
+            kl_cell = row.locator(
+                "[role=gridcell][col-id*=metricKey][col-id*=holdout_kl_all]"
+                ":not([col-id*=holdout_kl_all_])"  # not its interval's columns
+            )
+            expect(kl_cell).to_have_text(re.compile(r"^\d"))
+            kl = {m.key: m.value for m in model.metrics}["holdout_kl_all"]
+            assert float(kl_cell.inner_text()) == pytest.approx(kl), name
+        models = screenshot(page, tmp_path / "mlflow-ui-models.png")
+
+        # The registered ensemble: its versions, tags and the champion alias.
+        page.goto(f"{url}/#/models/eeg_hba-ensemble")
+        expect(page.get_by_role("heading", name="eeg_hba-ensemble")).to_be_visible()
+        champion = client.get_model_version_by_alias("eeg_hba-ensemble", "champion")
+        version = page.get_by_role("row").filter(
+            has=page.get_by_role("link", name=f"Version {champion.version}", exact=True)
+        )
+        expect(version).to_contain_text("champion")
+        expect(version).to_contain_text(f"holdout_kl_all: {champion.tags['holdout_kl_all']}")
+        expect(version).to_contain_text("data_set: data/01_raw/synthetic #")
+        registered = screenshot(page, tmp_path / "mlflow-ui-eeg_hba-ensemble.png")
+    assert models.exists() and registered.exists()

@@ -1,6 +1,12 @@
 """MLflow models: every backbone a LoggedModel (Keras flavour, signature, linked held-out
-metrics), registered with its data set, commit and a champion alias."""
+metrics), the ensemble a pyfunc model that predicts the submission from raw HMS files,
+each registered with its data set, commit and a champion alias; the ensemble served."""
 
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,10 +14,15 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.exceptions import MlflowException
 
 from eeg_hba.models import BACKBONES
 
+from .servers import HOST, free_port, serving
+
 pytestmark = pytest.mark.slow
+ENSEMBLE = "models:/eeg_hba-ensemble@champion"
+SERVE_START_SECONDS = 300  # TensorFlow's import alone takes a while on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +64,117 @@ def test_every_backbone_is_a_logged_keras_model_with_its_holdout_metrics(
         assert np.asarray(served).shape == (1, 6)
 
 
-def test_every_backbone_is_registered_with_data_set_commit_and_champion(client):
-    for name in BACKBONES:
+def test_every_model_is_registered_with_data_set_commit_and_champion(client):
+    for name in (*BACKBONES, "ensemble"):
         champion = client.get_model_version_by_alias(f"eeg_hba-{name}", "champion")
         assert champion.tags["data_set"].startswith("data/01_raw/synthetic #")
         assert champion.tags["git_commit"]
         assert float(champion.tags["holdout_kl_all"]) > 0
+
+
+@pytest.fixture(scope="module")
+def raw_folder(trained_project: Path) -> Path:
+    return trained_project / "data/01_raw/synthetic"
+
+
+@pytest.fixture(scope="module")
+def submission(trained_project: Path) -> pd.DataFrame:
+    return pd.read_csv(trained_project / "data/07_model_output/submission.csv")
+
+
+@pytest.fixture(scope="module")
+def ensemble(client) -> mlflow.pyfunc.PyFuncModel:
+    return mlflow.pyfunc.load_model(ENSEMBLE)
+
+
+def test_the_ensemble_is_a_logged_pyfunc_model_with_its_holdout_metrics(
+    client, trained_project
+):
+    report = pd.read_csv(trained_project / "data/08_reporting/comparison_report.csv")
+    (logged,) = client.search_logged_models(
+        [_experiment_id(client)], filter_string="name = 'ensemble'"
+    )
+    info = mlflow.models.get_model_info(f"models:/{logged.model_id}")
+    assert set(info.flavors) == {"python_function"}
+    assert "model_code_path" in info.flavors["python_function"]  # code, not a pickle
+    assert [c["name"] for c in info.signature.inputs.to_dict()] == [
+        "spectrogram_id", "eeg_id", "patient_id"
+    ]  # fmt: skip
+    assert info.signature.params.to_dict()[0]["name"] == "raw_data_dir"
+    metrics = {m.key: m.value for m in logged.metrics}
+    assert metrics["holdout_kl_all"] == pytest.approx(
+        report.set_index("model").loc["ensemble", "kl_all"]
+    )
+    champion = client.get_model_version_by_alias("eeg_hba-ensemble", "champion")
+    assert champion.source == f"models:/{logged.model_id}"
+
+
+def test_the_registered_ensemble_predicts_the_submission_from_the_raw_folder(
+    ensemble, raw_folder, submission
+):
+    test = pd.read_csv(raw_folder / "test.csv")
+    predicted = ensemble.predict(test, params={"raw_data_dir": str(raw_folder)})
+    pd.testing.assert_frame_equal(predicted, submission, check_exact=False, rtol=0, atol=1e-6)
+
+
+def test_a_bad_request_is_an_invalid_parameter_naming_the_file_or_column(ensemble, raw_folder):
+    test = pd.read_csv(raw_folder / "test.csv")
+    unknown = test.head(1).assign(eeg_id=987654321)
+    with pytest.raises(MlflowException) as missing_file:
+        ensemble.predict(unknown, params={"raw_data_dir": str(raw_folder)})
+    assert missing_file.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert f"{raw_folder}/test_eegs/987654321.parquet does not exist" in missing_file.value.message
+    with pytest.raises(MlflowException) as missing_column:
+        ensemble.predict(test.drop(columns="patient_id"), params={"raw_data_dir": str(raw_folder)})
+    assert missing_column.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "missing inputs ['patient_id']" in missing_column.value.message
+    with pytest.raises(MlflowException, match="raw_data_dir") as no_folder:
+        ensemble.predict(test)
+    assert no_folder.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def _post(url: str, body: dict) -> tuple[int, str]:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_mlflow_models_serve_answers_with_the_submission_and_a_4xx_naming_a_missing_file(
+    trained_project, raw_folder, submission, tmp_path
+):
+    port = free_port()
+    venv = Path(sys.executable).parent
+    command = [
+        str(venv / "mlflow"), "models", "serve", "-m", ENSEMBLE, "--env-manager", "local",
+        "-h", HOST, "-p", str(port),
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{trained_project / 'mlflow.db'}",
+        "PATH": f"{venv}{os.pathsep}{os.environ['PATH']}",  # it starts the venv's uvicorn
+    }
+    test = pd.read_csv(raw_folder / "test.csv")
+    params = {"raw_data_dir": str(raw_folder)}
+    log = tmp_path / "serve.log"
+    with serving(command, port, "/ping", log, env, SERVE_START_SECONDS) as url:
+        status, body = _post(
+            f"{url}/invocations",
+            {"dataframe_split": test.to_dict(orient="split", index=False), "params": params},
+        )
+        assert status == 200, body
+        served = pd.DataFrame(json.loads(body)["predictions"])
+        pd.testing.assert_frame_equal(served, submission, check_exact=False, rtol=0, atol=1e-6)
+
+        unknown = test.head(1).assign(eeg_id=987654321)
+        status, body = _post(
+            f"{url}/invocations",
+            {"dataframe_split": unknown.to_dict(orient="split", index=False), "params": params},
+        )
+        assert 400 <= status < 500, body
+        assert f"{raw_folder}/test_eegs/987654321.parquet does not exist" in body
+        assert "Traceback" not in body

@@ -6,7 +6,9 @@ Identifiers must be plain non-negative integers: they become file names, so they
 never point outside the data folder. Nothing here imports Kedro.
 """
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,6 +244,14 @@ def parse_test_table(raw: pd.DataFrame, source: str = "test.csv") -> pd.DataFram
     )
 
 
+def parse_test_windows(raw: pd.DataFrame, source: str = "test.csv") -> pd.DataFrame:
+    """test.csv checked and typed, with the windows its rows cut: a test EEG is exactly
+    50 s and its spectrogram exactly 600 s, so both windows start at 0."""
+    return parse_test_table(raw, source).assign(
+        eeg_label_offset_seconds=0.0, spectrogram_label_offset_seconds=0.0
+    )
+
+
 def _probability_rows_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
@@ -448,3 +458,31 @@ def check_referenced_file(file: ReferencedFile) -> list[Violation]:
         except WindowError as error:
             violations += file.violations(f"must hold the window: {error}", [row])
     return violations
+
+
+def referenced_file_violations(
+    table: pd.DataFrame,
+    source: str,
+    raw_data_dir: str,
+    split: str,
+    eeg_layouts: dict[str, Layout],
+    spectrogram_layouts: dict[str, Layout],
+    workers: int | None = None,
+) -> list[Violation]:
+    """Every ``<split>_eegs`` and ``<split>_spectrograms`` file the rows name, checked from
+    its footer (and a spectrogram's ``time`` column): present, readable, in the HMS
+    layout, holding the window. Threads suffice: reading parquet releases the GIL
+    (``workers``: None = one per CPU core)."""
+    files = [
+        file
+        for column, offset, layouts in (
+            ("eeg_id", "eeg_label_offset_seconds", eeg_layouts),
+            ("spectrogram_id", "spectrogram_label_offset_seconds", spectrogram_layouts),
+        )
+        for file in referenced_files(
+            table, source, signal_folder(raw_data_dir, split, column), column, offset, layouts
+        )
+    ]
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        found = [v for checked in pool.map(check_referenced_file, files) for v in checked]
+    return sorted(found, key=lambda v: (v.row, v.column))

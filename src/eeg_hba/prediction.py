@@ -8,7 +8,9 @@ import logging
 import keras
 import pandas as pd
 
-from eeg_hba.evaluation import as_prediction_table
+from eeg_hba.contract import validate_submission
+from eeg_hba.evaluation import as_prediction_table, blend
+from eeg_hba.hms import SUBMISSION_COLUMNS
 from eeg_hba.inputs import prediction_order, window_dataset
 
 logger = logging.getLogger(__name__)
@@ -31,3 +33,25 @@ def predict_windows(
     )  # fmt: skip
     probabilities = model.predict(dataset, verbose=1)
     return as_prediction_table(ordered["eeg_id"].to_numpy(), probabilities)
+
+
+def predict_submission(
+    test_windows: pd.DataFrame,
+    index: pd.DataFrame,
+    shards: dict,
+    models: dict[str, keras.Model],
+    weights: dict[str, float],
+    batch_size: int,
+) -> pd.DataFrame:
+    """One row per ``test_windows`` eeg_id, in its order: ``eeg_id`` + six probabilities,
+    the ``weights`` blend of ``models`` (one of weight 0 is not run), checked as a
+    submission. What ``kedro run --pipelines=predict`` writes and the served model returns.
+    """
+    predictions = {
+        name: predict_windows(models[name], shards, index, batch_size)
+        for name, weight in weights.items()
+        if weight > 0
+    }
+    blended = blend(predictions, {name: weights[name] for name in predictions})
+    submission = blended.set_index("eeg_id").loc[test_windows["eeg_id"]].reset_index()
+    return validate_submission(submission[list(SUBMISSION_COLUMNS)], "submission.csv")

@@ -18,7 +18,7 @@ from kedro.io import AbstractDataset
 from kedro.io.core import get_filepath_str, get_protocol_and_path
 from pyarrow import fs as arrow_fs
 
-from eeg_hba.windows import ParquetLayout
+from eeg_hba.windows import ParquetLayout, read_layout
 
 
 class FileDataset(AbstractDataset):
@@ -79,13 +79,7 @@ class ParquetLayoutDataset(_ParquetFileDataset):
 
     def load(self) -> ParquetLayout:
         with self._open() as file:
-            parquet = pq.ParquetFile(file)
-            schema = parquet.schema_arrow
-            index = (schema.pandas_metadata or {}).get("index_columns", [])
-            stored_index = {name for name in index if isinstance(name, str)}
-            schema = pa.schema([field for field in schema if field.name not in stored_index])
-            wanted = [name for name in self._columns if name in schema.names]
-            return ParquetLayout(schema, parquet.metadata.num_rows, parquet.read(columns=wanted))
+            return read_layout(file, self._columns)
 
     def _describe(self) -> dict[str, Any]:
         return {**super()._describe(), "columns": self._columns}

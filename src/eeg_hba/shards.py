@@ -313,3 +313,12 @@ def shard_positions(shards: dict[str, ShardLoader]) -> pd.DataFrame:
     ]
     columns = ["eeg_id", "shard", "position"]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
+
+
+def model_input_index(windows: pd.DataFrame, shards: dict[str, ShardLoader]) -> pd.DataFrame:
+    """Every window with its ``shard`` and ``position`` in it (the shards of its plan)."""
+    index = windows.merge(shard_positions(shards), on="eeg_id", how="left", validate="one_to_one")
+    missing = index.loc[index["shard"].isna(), "eeg_id"].tolist()
+    if missing:
+        raise ValueError(f"no model-input image was made for eeg_id {missing[:20]}")
+    return index.sort_values(["shard", "position"], ignore_index=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from eeg_hba.hms import (
     EEG_CHANNELS,
@@ -47,6 +48,18 @@ class ParquetLayout:
     schema: pa.Schema
     num_rows: int
     columns: pa.Table
+
+
+def read_layout(source: "pa.NativeFile | str", columns: Sequence[str] = ()) -> ParquetLayout:
+    """What a parquet file's footer says (its stored pandas index left out) and those of
+    ``columns`` it has: all that placing windows needs."""
+    parquet = pq.ParquetFile(source)
+    schema = parquet.schema_arrow
+    index = (schema.pandas_metadata or {}).get("index_columns", [])
+    stored_index = {name for name in index if isinstance(name, str)}
+    schema = pa.schema([field for field in schema if field.name not in stored_index])
+    wanted = [name for name in columns if name in schema.names]
+    return ParquetLayout(schema, parquet.metadata.num_rows, parquet.read(columns=wanted))
 
 
 def unreadable_problem(error: Exception) -> str:

@@ -1,6 +1,7 @@
 """Thin glue: predict, score on the held-out split with intervals, log to MLflow, report."""
 
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -27,6 +28,7 @@ from eeg_hba.labels import ModelRun, data_set_tag, fold_rows, holdout_rows
 from eeg_hba.plots import comparison_figure, confusion_figure, reliability_figure
 from eeg_hba.prediction import predict_windows
 from eeg_hba.report import comparison_markdown, comparison_table
+from eeg_hba.serving import log_ensemble_model
 from eeg_hba.synthetic import oracle_by_eeg
 from eeg_hba.tracking import register_model, source_commit
 
@@ -197,15 +199,45 @@ def fit_ensemble(
     return weights
 
 
+def log_ensemble(
+    weights: dict[str, float],
+    test_windows: pd.DataFrame,
+    preprocessing: dict,
+    batch_size: int,
+    max_all_nan_channels: int,
+    raw_data_dir: str,
+    **models: keras.Model,
+) -> dict:
+    """The ensemble as an MLflow model (the backbones, the weights and the settings that
+    turn raw test files into a submission) in an MLflow run of its own; its card."""
+    settings = {
+        "features": preprocessing["features"],
+        "shard_size": preprocessing["shard_size"],
+        "batch_size": batch_size,
+        "max_all_nan_channels": max_all_nan_channels,
+    }
+    with mlflow.start_run(run_name="ensemble", nested=True) as run:
+        mlflow.set_tag("kind", "ensemble")
+        mlflow.log_params({f"weight.{k}": v for k, v in weights.items()})
+        model_id = log_ensemble_model(
+            models, weights, settings, test_windows, os.path.abspath(raw_data_dir)
+        )
+    return {"model": "ensemble", "kind": "ensemble", "mlflow_run_id": run.info.run_id,
+            "mlflow_model_id": model_id}  # fmt: skip
+
+
 def evaluate_ensemble(
     label_table: pd.DataFrame,
     weights: dict[str, float],
+    summary: dict,
     classical_predictions: pd.DataFrame,
     params: dict,
+    raw_data_dir: str,
     **holdout_predictions: pd.DataFrame,
 ) -> tuple[pd.DataFrame, dict]:
     """The blended held-out predictions (per seed) and their scores, tested against the
-    best single backbone too, in an MLflow run of its own."""
+    best single backbone too, logged into the ensemble's run and linked to its logged
+    model, which is registered."""
     blended = blend(holdout_predictions, weights)
     holdout = holdout_rows(label_table)
     members = {
@@ -221,10 +253,9 @@ def evaluate_ensemble(
                       params["bootstrap_seed"]),
         "best_backbone": best,
     }  # fmt: skip
-    with mlflow.start_run(run_name="ensemble", nested=True) as run:
-        mlflow.set_tag("kind", "ensemble")
-        mlflow.log_params({f"weight.{k}": v for k, v in weights.items()})
-    _log_scores(run.info.run_id, scores)
+    model_id = summary["mlflow_model_id"]
+    _log_scores(summary["mlflow_run_id"], scores, model_id=model_id)
+    _register(model_id, "ensemble", label_table, raw_data_dir, scores["kl_all"], params["registry"])
     return blended, scores
 
 

@@ -11,6 +11,7 @@ from .nodes import (
     evaluate_ensemble,
     evaluate_model,
     fit_ensemble,
+    log_ensemble,
     predict_backbone,
 )
 
@@ -99,12 +100,28 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="fit_ensemble",
             ),
             Node(
+                log_ensemble,
+                {
+                    "weights": "ensemble_weights",
+                    "test_windows": "test_windows",
+                    "preprocessing": "params:preprocessing",
+                    "batch_size": "params:predict.batch_size",
+                    "max_all_nan_channels": "params:ingestion.max_all_nan_channels",
+                    "raw_data_dir": "params:raw_data_dir",
+                    **{name: f"{name}.model" for name in BACKBONES},
+                },
+                "ensemble_summary",
+                name="log_ensemble",
+            ),
+            Node(
                 evaluate_ensemble,
                 {
                     "label_table": "label_table",
                     "weights": "ensemble_weights",
+                    "summary": "ensemble_summary",
                     "classical_predictions": "classical.holdout_predictions",
                     "params": "params:evaluation",
+                    "raw_data_dir": "params:raw_data_dir",
                     **{name: f"{name}.holdout_predictions" for name in BACKBONES},
                 },
                 ["ensemble_holdout_predictions", "ensemble_scores"],

@@ -2,8 +2,6 @@
 footers of its files; the data in the files is checked where it is read (preprocessing)."""
 
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -11,43 +9,13 @@ import pandas as pd
 from eeg_hba.contract import (
     Violation,
     apply_bad_row_policy,
-    check_referenced_file,
     parse_submission_table,
-    parse_test_table,
-    referenced_files,
+    parse_test_windows,
+    referenced_file_violations,
     screen_train_table,
-    signal_folder,
 )
 
 logger = logging.getLogger(__name__)
-
-
-def referenced_file_violations(
-    table: pd.DataFrame,
-    source: str,
-    raw_data_dir: str,
-    split: str,
-    eeg_layouts: dict,
-    spectrogram_layouts: dict,
-    params: dict,
-) -> list[Violation]:
-    """Every ``<split>_eegs`` and ``<split>_spectrograms`` file the rows name, checked from
-    its footer (and a spectrogram's ``time`` column): present, readable, in the HMS
-    layout, holding the window. Threads suffice: reading parquet releases the GIL."""
-    files = [
-        file
-        for column, offset, layouts in (
-            ("eeg_id", "eeg_label_offset_seconds", eeg_layouts),
-            ("spectrogram_id", "spectrogram_label_offset_seconds", spectrogram_layouts),
-        )
-        for file in referenced_files(
-            table, source, signal_folder(raw_data_dir, split, column), column, offset, layouts
-        )
-    ]
-    workers = params["workers"] or os.cpu_count() or 1
-    with ThreadPoolExecutor(workers) as pool:
-        found = [v for checked in pool.map(check_referenced_file, files) for v in checked]
-    return sorted(found, key=lambda v: (v.row, v.column))
 
 
 def validate_train_labels(
@@ -63,8 +31,9 @@ def validate_train_labels(
     source = str(Path(raw_data_dir) / "train.csv")
     train, violations = screen_train_table(raw_train, source)
     violations += referenced_file_violations(
-        train, source, raw_data_dir, "train", train_eeg_layouts, train_spectrogram_layouts, params
-    )
+        train, source, raw_data_dir, "train", train_eeg_layouts, train_spectrogram_layouts,
+        params["workers"],
+    )  # fmt: skip
     train, rejected = apply_bad_row_policy(train, violations, params["on_bad_rows"])
     if not rejected.empty:
         logger.warning(
@@ -94,13 +63,11 @@ def validate_test_windows(
     A bad test row always stops the run: leaving it out would leave the submission short.
     """
     source = str(Path(raw_data_dir) / "test.csv")
-    # A test EEG is exactly 50 s and its spectrogram exactly 600 s: both windows start at 0.
-    test = parse_test_table(raw_test, source).assign(
-        eeg_label_offset_seconds=0.0, spectrogram_label_offset_seconds=0.0
-    )
+    test = parse_test_windows(raw_test, source)
     violations = referenced_file_violations(
-        test, source, raw_data_dir, "test", test_eeg_layouts, test_spectrogram_layouts, params
-    )
+        test, source, raw_data_dir, "test", test_eeg_layouts, test_spectrogram_layouts,
+        params["workers"],
+    )  # fmt: skip
     submission_source = str(Path(raw_data_dir) / "sample_submission.csv")
     submission = parse_submission_table(raw_sample_submission, submission_source)
     violations += [

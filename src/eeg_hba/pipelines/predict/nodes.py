@@ -5,10 +5,7 @@ import logging
 import keras
 import pandas as pd
 
-from eeg_hba.contract import validate_submission
-from eeg_hba.evaluation import blend
-from eeg_hba.hms import SUBMISSION_COLUMNS
-from eeg_hba.prediction import predict_windows
+from eeg_hba.prediction import predict_submission
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +28,8 @@ def make_submission(
             f"predict.model must be 'ensemble' or one of {sorted(models)}, got {chosen!r}"
         )
     weights = ensemble_weights if chosen == "ensemble" else {chosen: 1.0}
-    predictions = {
-        name: predict_windows(models[name], shards, index, params["batch_size"])
-        for name, weight in weights.items()
-        if weight > 0
-    }
-    blended = blend(predictions, {name: weights[name] for name in predictions})
-    submission = blended.set_index("eeg_id").loc[test_windows["eeg_id"]].reset_index()
+    submission = predict_submission(
+        test_windows, index, shards, models, weights, params["batch_size"]
+    )
     logger.info("Predicted %d test EEGs with %s", len(submission), chosen)
-    return validate_submission(submission[list(SUBMISSION_COLUMNS)], "submission.csv")
+    return submission

@@ -16,10 +16,10 @@ from eeg_hba.parallel import OrderedMap, lazy_partitions
 from eeg_hba.shards import (
     ShardLoader,
     compute_shard,
+    model_input_index,
     plan_rows,
     recorded_problems,
     shard_jobs,
-    shard_positions,
     unfinished_jobs,
 )
 
@@ -134,9 +134,4 @@ def index_model_inputs(
     windows: pd.DataFrame, plan: pd.DataFrame, shards: dict[str, ShardLoader]
 ) -> pd.DataFrame:
     """The index of model inputs: every window with its shard and position in it."""
-    positions = shard_positions(_planned(shards, plan))
-    index = windows.merge(positions, on="eeg_id", how="left", validate="one_to_one")
-    missing = index.loc[index["shard"].isna(), "eeg_id"].tolist()
-    if missing:
-        raise ValueError(f"no model-input image was made for eeg_id {missing[:20]}")
-    return index.sort_values(["shard", "position"], ignore_index=True)
+    return model_input_index(windows, _planned(shards, plan))

@@ -1,0 +1,179 @@
+"""The ensemble as an MLflow pyfunc model: rows of a ``test.csv`` in, the submission out.
+
+It does what ``kedro run --pipelines=predict`` does, with the same functions: the rows are
+checked as test.csv is, the raw files they name (in the HMS folder given at request time,
+``params={"raw_data_dir": ...}``) are read and checked, cut into model-input images and
+predicted by the backbones, blended with the ensemble weights. No Kedro imports.
+
+Nothing is pickled: MLflow logs the model as code (``serving_model.py`` builds it when the
+model is loaded), the ``eeg_hba`` package travels with it as a code path, the backbones as
+``.keras`` files loaded in Keras' safe mode, the weights as JSON and the settings in the
+MLmodel file.
+"""
+
+import json
+import tempfile
+from collections.abc import Callable
+from functools import cache, partial
+from importlib.metadata import version
+from pathlib import Path
+
+import keras
+import mlflow
+import pandas as pd
+import pyarrow.parquet as pq
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+
+from eeg_hba.contract import (
+    HmsContractError,
+    parse_test_windows,
+    recorded_violations,
+    referenced_file_violations,
+)
+from eeg_hba.features import FeatureConfig
+from eeg_hba.hms import SPECTROGRAM_TIME_COLUMN, SUBMISSION_COLUMNS, TEST_COLUMNS
+from eeg_hba.prediction import predict_submission
+from eeg_hba.shards import (
+    compute_shard,
+    model_input_index,
+    plan_rows,
+    recorded_problems,
+    shard_jobs,
+)
+from eeg_hba.windows import WindowError, read_layout
+
+RAW_DATA_DIR = "raw_data_dir"
+WEIGHTS_ARTIFACT = "ensemble_weights"
+REQUEST = "request"  # how errors about the request's own rows name their source
+#: What the package imports on the way to a prediction, pinned to the versions that logged it.
+REQUIREMENTS = (
+    "mlflow", "tensorflow", "keras", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn",
+    "pandera",
+)  # fmt: skip
+SIGNATURE = ModelSignature(
+    inputs=Schema([ColSpec("long", column) for column in TEST_COLUMNS]),
+    outputs=Schema([ColSpec("long" if c == "eeg_id" else "double", c) for c in SUBMISSION_COLUMNS]),
+    # No default: a served model has no business guessing where the raw files are.
+    params=ParamSchema([ParamSpec(RAW_DATA_DIR, "string", None)]),
+)
+
+
+def _bad_request(message: str) -> MlflowException:
+    """An error the scoring server answers with 400 and ``message``, not a stack trace."""
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def _parquet_loaders(
+    folder: Path, file_ids: pd.Series, read: Callable[[str], object]
+) -> dict[str, Callable[[], object]]:
+    """``{id: loader}`` of the files that exist, as Kedro's PartitionedDataset gives them."""
+    paths = {str(i): folder / f"{i}.parquet" for i in file_ids.unique()}
+    return {i: partial(read, str(path)) for i, path in paths.items() if path.is_file()}
+
+
+class EnsembleModel(mlflow.pyfunc.PythonModel):
+    """The backbones blended with the ensemble weights, from raw HMS test files."""
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        self.weights = json.loads(Path(context.artifacts[WEIGHTS_ARTIFACT]).read_text())
+        self.models = {
+            name: keras.saving.load_model(context.artifacts[name], safe_mode=True)
+            for name, weight in self.weights.items()
+            if weight > 0
+        }
+        settings = context.model_config
+        self.features = FeatureConfig(**settings["features"])
+        self.shard_size = settings["shard_size"]
+        self.batch_size = settings["batch_size"]
+        self.max_all_nan_channels = settings["max_all_nan_channels"]
+
+    def predict(
+        self,
+        context: mlflow.pyfunc.PythonModelContext,
+        model_input: pd.DataFrame,
+        params: dict | None = None,
+    ) -> pd.DataFrame:
+        """``eeg_id`` + six ``*_vote`` probabilities per row of ``model_input`` (test.csv's
+        columns), in its order; a bad row or file raises an ``INVALID_PARAMETER_VALUE``
+        error naming it."""
+        raw_data_dir = (params or {}).get(RAW_DATA_DIR)
+        if not raw_data_dir:
+            raise _bad_request(
+                f"params must name the HMS folder holding the test files: {RAW_DATA_DIR}"
+            )
+        try:
+            return self._submission(model_input, raw_data_dir)
+        except (HmsContractError, WindowError) as error:
+            raise _bad_request(str(error)) from error
+
+    def _submission(self, requested: pd.DataFrame, raw_data_dir: str) -> pd.DataFrame:
+        # checked as test.csv is: read as text, every cell against the contract; rows are
+        # named by their position in the request
+        windows = parse_test_windows(requested.reset_index(drop=True).astype(str), REQUEST)
+        windows = windows.rename_axis("row").reset_index()
+        eegs, spectrograms = (
+            Path(raw_data_dir) / "test_eegs",
+            Path(raw_data_dir) / "test_spectrograms",
+        )
+        # as ingestion does: every file checked from its footer first
+        violations = referenced_file_violations(
+            windows.set_index("row"), REQUEST, raw_data_dir, "test",
+            _parquet_loaders(eegs, windows["eeg_id"], read_layout),
+            _parquet_loaders(spectrograms, windows["spectrogram_id"],
+                             partial(read_layout, columns=[SPECTROGRAM_TIME_COLUMN])),
+        )  # fmt: skip
+        if violations:
+            raise HmsContractError(violations)
+        # then, as the preprocessing pass does, each file read once: windows checked, cut
+        plan = plan_rows(windows, self.shard_size)
+        jobs = shard_jobs(
+            plan, _parquet_loaders(spectrograms, windows["spectrogram_id"], pq.read_table),
+            _parquet_loaders(eegs, windows["eeg_id"], pq.read_table), self.features,
+            self.max_all_nan_channels,
+        )  # fmt: skip
+        # computed when first read, once for all the backbones
+        shards = {job.name: cache(partial(compute_shard, job)) for job in jobs}
+        violations = recorded_violations(recorded_problems(shards), REQUEST, raw_data_dir, "test")
+        if violations:
+            raise HmsContractError(violations)
+        index = model_input_index(windows, shards)
+        return predict_submission(
+            windows, index, shards, self.models, self.weights, self.batch_size
+        )
+
+
+def log_ensemble_model(
+    models: dict[str, keras.Model],
+    weights: dict[str, float],
+    settings: dict,
+    example: pd.DataFrame,
+    raw_data_dir: str,
+) -> str:
+    """The ensemble as a pyfunc model of the active run, named ``ensemble``; returns the
+    LoggedModel's id.
+
+    ``settings`` are what prediction needs besides the models (``features``,
+    ``shard_size``, ``batch_size``, ``max_all_nan_channels``); ``example`` rows of
+    test.csv in ``raw_data_dir``, the input example, which MLflow predicts once on logging.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        artifacts = {WEIGHTS_ARTIFACT: str(Path(folder) / "ensemble_weights.json")}
+        Path(artifacts[WEIGHTS_ARTIFACT]).write_text(json.dumps(weights))
+        for name, weight in weights.items():
+            if weight > 0:
+                artifacts[name] = str(Path(folder) / f"{name}.keras")
+                models[name].save(artifacts[name])
+        info = mlflow.pyfunc.log_model(
+            name="ensemble",
+            python_model=Path(__file__).with_name("serving_model.py"),
+            artifacts=artifacts,
+            model_config=settings,
+            code_paths=[str(Path(__file__).parent)],
+            signature=SIGNATURE,
+            input_example=(example[list(TEST_COLUMNS)], {RAW_DATA_DIR: raw_data_dir}),
+            pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],
+        )
+    return info.model_id
