@@ -166,10 +166,13 @@ def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
         )
         kl_all.locator("[class*=tree-checkbox]").first.click()
         page.keyboard.press("Escape")
-        # Backbone and classical runs are nested under the train_all run, the ensemble and
-        # the baselines under evaluation.
+        # Every scored run is nested under the run of the `kedro run` that made it: open those.
         run_name = '[col-id="attributes.`Run Name`"]'
-        for parent in ("train_all", "evaluation"):
+        parents = {
+            client.get_run(client.get_run(run_id).data.tags["mlflow.parentRunId"]).info.run_name
+            for run_id in runs
+        }
+        for parent in sorted(parents):
             name_cell = page.locator(run_name).filter(
                 has=page.get_by_role("link", name=parent, exact=True)
             )
