@@ -57,7 +57,8 @@ def test_kaggle_preprocesses_an_hms_folder_at_512_by_512(trained_project, tmp_pa
 @pytest.fixture(scope="module")
 def kaggle_project(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A project after ``kedro run --env=kaggle`` with sizes scaled down by runtime
-    parameters: 32 x 32 images, 2 folds (all of them, as kaggle trains), 2 seeds."""
+    parameters: 32 x 32 images, 2 folds (all of them, as kaggle trains), 2 seeds, one
+    epoch each, no fine-tuning stage or backups."""
     root = tmp_path_factory.mktemp("kaggle")
     project = make_project(root / "project")
     _copy_of_hms_folder(trained_project, project)
@@ -67,7 +68,7 @@ def kaggle_project(trained_project: Path, tmp_path_factory: pytest.TempPathFacto
         "preprocessing": {"shard_size": 8, "features": {"image_height": SIZE, "image_width": SIZE}},
         "training_defaults": {
             **TINY_RUN["training_defaults"], "folds": 2, "seeds": 2, "jit_compile": False,
-            "stage1": {"epochs": 1}, "stage2": {"epochs": 1},
+            "stage1": {"epochs": 1}, "stage2": {"epochs": 0}, "backup_dir": None,
         },
         # a backbone's own block (e.g. resnet50_v2's epochs) overrides training_defaults
         **{name: {"training": {"weights": path, "stage1": {"epochs": 1}}}

@@ -312,8 +312,10 @@ def test_the_same_run_twice_gives_the_same_report(trained_project, tmp_path):
         pd.read_csv(p / "data/07_model_output/submission.csv") for p in (trained_project, again)
     ]
     pd.testing.assert_frame_equal(submissions[1], submissions[0], rtol=0, atol=1e-6)
-    weights = [
-        keras.saving.load_model(p / f"data/06_models/{BACKBONE}/model.keras").get_weights()
+    weights = [  # the newest version of the backbone's model (the catalog versions it)
+        keras.saving.load_model(
+            sorted((p / f"data/06_models/{BACKBONE}/model.keras").glob("*/model.keras"))[-1]
+        ).get_weights()
         for p in (trained_project, again)
     ]
     for retrained_weight, first_weight in zip(weights[1], weights[0], strict=True):
