@@ -36,16 +36,18 @@ TINY_SYNTHETIC = {
     "n_test_eegs": 3,
 }
 
-#: Runtime parameters of a tiny default run: all four backbones, 32 x 32 images, 3 epochs,
-#: eagerly (tracing the steps would take longer than the few batches they run).
+#: Runtime parameters of a tiny default run: all four backbones, 32 x 32 images (two per
+#: EEG, from its sub-windows), 3 epochs, eagerly (tracing the steps would take longer
+#: than the few batches they run).
 TINY_RUN = {
     "synthetic": {"presets": {"default": TINY_SYNTHETIC}},
-    "preprocessing": {"shard_size": 4, "features": {"image_height": 32, "image_width": 32}},
+    "preprocessing": {"shard_size": 4, "images_per_eeg": 2,
+                      "features": {"image_height": 32, "image_width": 32}},
     "training_defaults": {"batch_size": 4, "run_eagerly": True,
                           "stage1": {"epochs": 2, "learning_rate": 1e-3},
                           "stage2": {"epochs": 1, "learning_rate": 1e-4}},
     "ingestion": {"holdout_fraction": 0.2, "n_folds": 2},
-    "resnet50_v2": {"training": {"stage1": {"epochs": 2}}},  # its own default is longer
+    "mobilenet_v3_large": {"training": {"stage1": {"epochs": 2}}},  # its own default is longer
 }  # fmt: skip
 
 

@@ -52,8 +52,12 @@ def test_kaggle_lists_only_what_differs_and_inherits_the_rest(project):
     # every knob conf/kaggle does not name is conf/base's, at any depth
     assert kaggle["preprocessing"]["engine"] == base["preprocessing"]["engine"] == "local"
     assert kaggle["preprocessing"]["spark"] == base["preprocessing"]["spark"]
-    for knob in ("bandpass_low_hz", "clip_uv", "stft_window_samples", "max_frequency_hz"):
+    for knob in ("bandpass_low_hz", "bandpass_high_hz", "filter_order", "clip_uv"):
         assert kaggle["preprocessing"]["features"][knob] == base["preprocessing"]["features"][knob]
+    # the layout: ImageNet-style on kaggle, log rows and one fixed scale from scratch
+    layout = ("frequency_scale", "scaling", "given_seconds")
+    assert [kaggle["preprocessing"]["features"][k] for k in layout] == ["linear", "per_panel", 600]
+    assert [base["preprocessing"]["features"][k] for k in layout] == ["log", "fixed", 240]
     assert kaggle["ingestion"] == base["ingestion"]
     assert kaggle["raw_data_dir"] == "data/01_raw/hms-harmful-brain-activity-classification"
     assert base["raw_data_dir"] == "data/01_raw/synthetic"

@@ -138,6 +138,7 @@ def test_killed_training_resumes_from_its_last_epoch(ingested):
         "batch_size": 4, "stage1": {"epochs": epochs}, "stage2": {"epochs": 0},
         "early_stopping_patience": epochs,
     }  # fmt: skip
+    params[backbone] = {"training": {"stage1": {"epochs": epochs}}}  # its own default is longer
     backup = project / f"data/06_models/{backbone}/training_backup"
     metadata = backup / "seed-42_fold-0/stage1/training_metadata.json"
 

@@ -12,6 +12,7 @@ from eeg_hba.features import (
     FeatureConfig,
     _psd_window,
     _resize_panels,
+    central_frames,
     eeg_frequencies,
     eeg_panel_frequencies,
     eeg_panel_times,
@@ -28,7 +29,9 @@ from eeg_hba.hms import (
     EEG_SAMPLING_HZ,
     LEFT_CHANNELS,
     REGIONS,
+    RIGHT_CHANNELS,
     SPECTROGRAM_COLUMNS,
+    SPECTROGRAM_FREQUENCIES,
 )
 from eeg_hba.settings import CONFIG_LOADER_ARGS
 from eeg_hba.windows import WindowError, eeg_window, spectrogram_window
@@ -40,10 +43,20 @@ N = 50 * EEG_SAMPLING_HZ
 rng = np.random.default_rng(0)
 
 
-def kaggle_features() -> FeatureConfig:
-    """The features of ``--env=kaggle``: conf/kaggle soft-merged over conf/base."""
-    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env="kaggle", **CONFIG_LOADER_ARGS)
+def project_features(env: str) -> FeatureConfig:
+    """The features of ``--env=<env>``: conf/<env> soft-merged over conf/base."""
+    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env=env, **CONFIG_LOADER_ARGS)
     return FeatureConfig(**loader["parameters"]["preprocessing"]["features"])
+
+
+def kaggle_features() -> FeatureConfig:
+    return project_features("kaggle")
+
+
+#: The layouts: linear rows and per-panel standardisation (64 x 64 and conf/kaggle's
+#: 512 x 512), and conf/base's log rows with fixed scaling.
+LAYOUTS = [CONFIG, project_features("local"), kaggle_features()]
+LAYOUT_IDS = ["64x64", "base", "kaggle"]
 
 
 def _eeg(channels: dict[str, np.ndarray], seconds: int = 50) -> np.ndarray:
@@ -83,33 +96,46 @@ def test_4hz_sine_on_the_left_lateral_chain_peaks_at_4hz_in_ll_only():
     assert spectrum[ll, at_4hz] - spectrum[rp, at_4hz] > 60
 
 
-@pytest.mark.parametrize("config", [CONFIG, kaggle_features()], ids=["64x64", "kaggle"])
+@pytest.mark.parametrize("config", LAYOUTS, ids=LAYOUT_IDS)
 def test_a_sine_lands_in_the_image_rows_of_its_frequency(config):
     """In the image itself: the right half's LL panel is brightest in the row standing for
-    the sine's frequency, at either image size."""
+    the sine's frequency, in every layout (on the log scale rows are wider up high)."""
     height, width = config.panel_shape
+    rows = eeg_panel_frequencies(config)
+    assert len(rows) == height and np.all(np.diff(rows) > 0)  # lowest frequency on top
     for hz in (4.0, 11.0):
         image = model_input_image(_spectrogram_window(), _eeg({"T5": _sine(hz)}), config)
         ll_from_eeg = image[:height, width:]  # top panel, right half
-        brightest = eeg_panel_frequencies(config)[np.argmax(ll_from_eeg.mean(axis=1))]
-        row_step = eeg_panel_frequencies(config)[1] - eeg_panel_frequencies(config)[0]
-        assert abs(brightest - hz) <= max(row_step, 0.4)
+        brightest = int(np.argmax(ll_from_eeg.mean(axis=1)))
+        row_step = np.diff(rows)[min(brightest, height - 2)]
+        assert abs(rows[brightest] - hz) <= max(row_step, 0.4)
 
 
-@pytest.mark.parametrize("config", [CONFIG, kaggle_features()], ids=["64x64", "kaggle"])
+def test_log_rows_give_the_low_band_most_of_the_panel():
+    """conf/base's rows: geometric from 0.5 to 12 Hz, so 0.5-5 Hz (rates of discharges and
+    rhythms) takes over two thirds of them, where linear rows to 20 Hz gave it a quarter."""
+    base, rows = project_features("local"), eeg_panel_frequencies(project_features("local"))
+    assert base.frequency_scale == "log" and rows[0] == 0.5 and rows[-1] == pytest.approx(12)
+    np.testing.assert_allclose(rows[1:] / rows[:-1], (12 / 0.5) ** (1 / (len(rows) - 1)))
+    assert np.mean(rows <= 5) > 2 / 3 and np.mean(eeg_panel_frequencies(CONFIG) <= 5) < 0.3
+
+
+@pytest.mark.parametrize("config", LAYOUTS, ids=LAYOUT_IDS)
 def test_a_burst_lands_in_the_image_columns_of_its_time(config):
-    """An 8 Hz burst from 20 s to 26 s of the 50 s window: bright in the columns whose
-    STFT frame (2.56 s) lies inside it, dark in those whose frame does not touch it."""
-    height, width = config.panel_shape
-    image = model_input_image(_spectrogram_window(), _eeg({"T5": _sine(8.0, (20, 26))}), config)
-    columns = image[:height, width:].mean(axis=0)
+    """An 8 Hz burst from 20 s to 30 s of the 50 s window: the 8 Hz row is bright in the
+    columns whose STFT frame lies inside it, dark in those whose frame does not touch it."""
+    width = config.panel_shape[1]
+    image = model_input_image(_spectrogram_window(), _eeg({"T5": _sine(8.0, (20, 30))}), config)
+    row = int(np.argmin(np.abs(eeg_panel_frequencies(config) - 8.0)))
+    columns = image[row, width:]
     times = eeg_panel_times(config)
-    assert len(times) == width and times[0] < 1 and times[-1] > 49
+    assert len(times) == width and times[0] < 3 and times[-1] > 47
     half_frame = config.stft_window_samples / EEG_SAMPLING_HZ / 2
-    inside = (times > 20 + half_frame) & (times < 26 - half_frame)
-    outside = (times < 20 - half_frame - 1) | (times > 26 + half_frame + 1)
+    inside = (times > 20 + half_frame) & (times < 30 - half_frame)
+    outside = (times < 20 - half_frame - 1) | (times > 30 + half_frame + 1)
     assert inside.any() and outside.any()
-    assert columns[inside].min() > columns[outside].max() + 1.0  # standard deviations
+    # standard deviations (per panel), or half the fixed scale's range
+    assert columns[inside].min() > columns[outside].max() + 1.0
 
 
 def test_kaggle_images_are_512_square_with_256_frames_per_eeg_panel():
@@ -134,10 +160,11 @@ def test_left_only_signal_lands_in_the_left_panels():
 
 
 def test_given_half_is_the_normalised_window_zoomed_as_before():
-    """The left half keeps its meaning: the clipped, log, standardised 600 s window,
-    linearly zoomed to the panel (what scipy.ndimage.zoom computed before)."""
+    """With linear rows the left half keeps its meaning: the clipped, log, standardised
+    600 s window, linearly zoomed to the panel (what scipy.ndimage.zoom computed before)."""
     window = _spectrogram_window()
     window[10:40] = np.nan
+    frequencies = np.asarray(SPECTROGRAM_FREQUENCIES)
     for config in (CONFIG, kaggle_features()):
         normalised = normalise_spectrogram(given_panels(window), config)
         factors = (1, config.panel_shape[0] / 100, config.panel_shape[1] / 300)
@@ -145,8 +172,44 @@ def test_given_half_is_the_normalised_window_zoomed_as_before():
         image = model_input_image(window, _eeg({"T5": _sine(4.0)}), config)
         left = image[:, : config.panel_shape[1]].reshape(4, *config.panel_shape)
         np.testing.assert_allclose(left, expected, rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(_resize_panels(normalised, config.panel_shape), expected,
-                                   rtol=1e-5, atol=1e-5)  # fmt: skip
+        resized = _resize_panels(normalised, config.panel_shape, frequencies, config)
+        np.testing.assert_allclose(resized, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_given_half_shows_the_central_seconds_on_the_log_rows():
+    """conf/base's left half: the central 240 s of the 600 s window (frames 90-209), its
+    rows the given bins interpolated at the same log frequencies as the EEG half's."""
+    config = project_features("local")
+    frames = np.broadcast_to(np.arange(300.0), (4, 100, 300))
+    shown = central_frames(frames, config)
+    assert config.given_seconds == 240 and shown.shape == (4, 100, 120)
+    assert shown[0, 0, 0] == 90 and shown[0, 0, -1] == 209
+    window = np.ones((300, 400), np.float32)
+    lit = np.argmin(np.abs(np.asarray(SPECTROGRAM_FREQUENCIES) - 3.91))  # a bin of each region
+    window[:, lit + 100 * np.arange(4)] = 1000.0
+    window[:90] = window[210:] = 1e4  # outside the central 240 s: never shown
+    left = model_input_image(window, _eeg({"T5": _sine(4.0)}), config)[:, : config.panel_shape[1]]
+    panel = left[: config.panel_shape[0]]  # LL
+    brightest = eeg_panel_frequencies(config)[np.argmax(panel.mean(axis=1))]
+    assert abs(brightest - 3.91) < 0.5
+    assert panel.max() < 1.0  # 1e4 would be near the ceiling of the fixed scale
+
+
+def test_fixed_scaling_keeps_a_lateralised_field_brighter_than_its_other_side():
+    """A field three times stronger on the left: with fixed scaling the left panels are
+    brighter than the right ones in both halves; per-panel standardisation erases that."""
+    eeg = _eeg({**{c: rng.normal(0, 60, N) for c in LEFT_CHANNELS},
+                **{c: rng.normal(0, 20, N) for c in RIGHT_CHANNELS}})  # fmt: skip
+    given = _spectrogram_window()
+    given[:, 100:200] /= 9  # RL
+    given[:, 300:400] /= 9  # RP
+    for config, brighter in ((project_features("local"), True), (CONFIG, False)):
+        image = model_input_image(given, eeg, config)
+        ll, rl = np.split(image, 4, axis=0)[:2]
+        for half in (slice(0, config.panel_shape[1]), slice(config.panel_shape[1], None)):
+            difference = ll[:, half].mean() - rl[:, half].mean()
+            # the fixed scale's [-1, 1]: 9x the power is ln(9) / 5.5 = 0.4 brighter
+            assert (difference > 0.25) if brighter else (abs(difference) < 0.1)
 
 
 def test_spectrogram_window_takes_rows_from_offset_to_offset_plus_600():

@@ -70,7 +70,7 @@ def kaggle_project(trained_project: Path, tmp_path_factory: pytest.TempPathFacto
             **TINY_RUN["training_defaults"], "folds": 2, "seeds": 2, "jit_compile": False,
             "stage1": {"epochs": 1}, "stage2": {"epochs": 0}, "backup_dir": None,
         },
-        # a backbone's own block (e.g. resnet50_v2's epochs) overrides training_defaults
+        # a backbone's own block (e.g. mobilenet_v3_large's epochs) overrides training_defaults
         **{name: {"training": {"weights": path, "stage1": {"epochs": 1}}}
            for name, path in weights.items()},
     }  # fmt: skip

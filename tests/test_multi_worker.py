@@ -248,7 +248,7 @@ KILL_REPORTED_WITHIN_S = 120
 @pytest.mark.slow
 def test_a_killed_worker_is_reported_within_a_bounded_time(prepared_project, tmp_path):
     endless = [
-        "training_defaults.stage1.epochs=500",
+        f"{BACKBONE}.training.stage1.epochs=500",  # its own block overrides the defaults
         "training_defaults.early_stopping_patience=500",
     ]
     with process_groups(tmp_path) as groups:

@@ -17,8 +17,8 @@ from kedro.framework.session import KedroSession
 from kedro.io import AbstractDataset
 from kedro.runner import SequentialRunner
 
-from eeg_hba import shards
 from eeg_hba.contract import HmsContractError
+from eeg_hba.evaluation import mean_over_images
 from eeg_hba.features import FeatureConfig
 from eeg_hba.hms import TARGET_COLUMNS, VOTE_COLUMNS
 from eeg_hba.shards import compute_shard, plan_rows, plan_shards, shard_jobs
@@ -28,6 +28,7 @@ from eeg_hba.synthetic import (
     plan_dataset,
     spectrogram_file_frame,
 )
+from eeg_hba.windows import image_windows
 
 from .conftest import TINY_SYNTHETIC
 from .hand_folder import hand_train_rows
@@ -81,24 +82,23 @@ def test_every_raw_file_is_read_once():
     assert set(calls.values()) == {1}
 
 
-def test_each_file_is_read_once_when_several_windows_share_it(monkeypatch):
-    """One image per label row (several per EEG and per spectrogram file) reads each file
-    once too: the pass loads a file once for all the windows cut from it."""
-
-    def every_row(rows: pd.DataFrame) -> pd.DataFrame:
-        targets = rows[list(VOTE_COLUMNS)].to_numpy(float)
-        return rows.assign(**dict(zip(TARGET_COLUMNS, (targets / targets.sum(1, keepdims=True)).T,
-                                      strict=True)))  # fmt: skip
-
-    monkeypatch.setattr(shards, "image_windows", every_row)
+def test_each_file_is_read_once_when_several_windows_share_it():
+    """One image per label row (``images_per_eeg`` None: several per EEG and per
+    spectrogram file) reads each file once too: the pass loads a file once for all the
+    windows cut from it, and each image carries its own sub-window's votes."""
     calls = Counter()
     rows, eegs, spectrograms = _counted_synthetic_files(calls)
-    planned = plan_rows(rows, shard_size=16)
+    planned = plan_rows(rows, shard_size=16, per_eeg=None)
     features = FeatureConfig(image_height=32, image_width=32)
-    made = [compute_shard(job) for job in shard_jobs(planned, spectrograms, eegs, features, 1)]
+    jobs = shard_jobs(planned, spectrograms, eegs, features, 1, images_per_eeg=None)
+    made = [compute_shard(job) for job in jobs]
     assert sum(len(arrays["images"]) for arrays in made) == len(rows) > rows["eeg_id"].nunique()
     assert len(calls) == len(eegs) + len(spectrograms)
     assert set(calls.values()) == {1}
+    votes = rows[list(VOTE_COLUMNS)].to_numpy(float)
+    expected = np.sort(votes / votes.sum(axis=1, keepdims=True), axis=0)
+    targets = np.concatenate([arrays["targets"] for arrays in made])
+    np.testing.assert_allclose(np.sort(targets, axis=0), expected, rtol=1e-6)
 
 
 def _shards(project: Path, namespace: str) -> dict[str, dict[str, np.ndarray]]:
@@ -243,10 +243,12 @@ def test_skip_leaves_out_the_sub_window_whose_data_breaks_a_rule(kedro_project, 
     assert eeg_1020["seizure_vote"] == sum(r["seizure_vote"] for r in votes) == 6
     assert eeg_1020["eeg_label_offset_seconds"] == 4.0  # the middle of the two remaining
     index = pd.read_parquet(kedro_project / "data/05_model_input/train_inputs/index.parquet")
-    where = index.set_index("eeg_id").loc[1020]
-    shard = _shards(kedro_project, "train_inputs")[where["shard"]]
-    assert shard["eeg_id"][where["position"]] == 1020
-    np.testing.assert_allclose(shard["targets"][where["position"]], [6 / 8, 0, 0, 0, 0, 2 / 8])
+    images = index[index["eeg_id"] == 1020]  # one per remaining sub-window, its own votes
+    assert len(images) == 2
+    for image in images.itertuples():
+        shard = _shards(kedro_project, "train_inputs")[image.shard]
+        assert shard["eeg_id"][image.position] == 1020
+        np.testing.assert_allclose(shard["targets"][image.position], [3 / 4, 0, 0, 0, 0, 1 / 4])
 
 
 @pytest.mark.slow
@@ -262,3 +264,30 @@ def test_shards_of_an_earlier_plan_in_the_folder_are_ignored(kedro_project, hand
     np.savez(folder / "shards/shard-09999.npz", **stale)
     _run(kedro_project, hand_folder, "error")
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "index.parquet"), index)
+
+
+def test_image_windows_split_an_eegs_sub_windows_into_runs_with_their_own_votes():
+    """EEG 1010 of the hand folder has sub-windows at 0, 4 and 10 s voting (3, .., 1),
+    (3, .., 1) and (4, .., 0): one image is the middle one with all the votes (the label
+    table's row), two are runs {0 s, 4 s} and {10 s}, None is one per sub-window."""
+    rows = pd.DataFrame(hand_train_rows())
+    rows = rows[rows["eeg_id"] == 1010]
+    one = image_windows(rows, 1)
+    assert one["eeg_label_offset_seconds"].tolist() == [4.0]
+    assert one[list(VOTE_COLUMNS)].to_numpy().tolist() == [[10, 0, 0, 0, 0, 2]]
+    two = image_windows(rows, 2)
+    assert two["eeg_label_offset_seconds"].tolist() == [4.0, 10.0]
+    assert two[list(VOTE_COLUMNS)].to_numpy().tolist() == [[6, 0, 0, 0, 0, 2], [4, 0, 0, 0, 0, 0]]
+    np.testing.assert_allclose(two[list(TARGET_COLUMNS)].iloc[1], [1, 0, 0, 0, 0, 0])
+    every = image_windows(rows, None)
+    assert every["eeg_label_offset_seconds"].tolist() == [0.0, 4.0, 10.0]
+    assert (every["n_sub_windows"] == 3).all() and image_windows(rows, 5).equals(every)
+
+
+def test_an_eegs_prediction_is_the_mean_over_its_images():
+    table = mean_over_images(np.array([7, 5, 7]), np.array([[1, 0, 0, 0, 0, 1],
+                                                            [0, 1, 0, 0, 0, 0],
+                                                            [0, 0, 1, 0, 0, 1]]))  # fmt: skip
+    assert table["eeg_id"].tolist() == [7, 5]
+    np.testing.assert_allclose(table.iloc[0, 1:], [0.25, 0, 0.25, 0, 0, 0.5])
+    np.testing.assert_allclose(table.iloc[1, 1:], [0, 1, 0, 0, 0, 0])

@@ -22,7 +22,12 @@ from eeg_hba.inputs import prediction_order, window_dataset
 from eeg_hba.labels import ModelRun, fold_rows
 from eeg_hba.metrics import kl_divergence
 from eeg_hba.models import BACKBONES
-from eeg_hba.training import distribution_strategy, train_model_run
+from eeg_hba.training import (
+    StageConfig,
+    cosine_learning_rate,
+    distribution_strategy,
+    train_model_run,
+)
 
 from .conftest import PROJECT_ROOT, TINY_RUN, kedro_run, training_config
 
@@ -90,6 +95,17 @@ def test_validation_kl_falls_below_the_class_prior_baseline(tmp_path):
     assert kl_divergence(
         targets, predictions.astype(np.float64) / predictions.sum(axis=1, keepdims=True)
     ) < 0.5 * kl_divergence(targets, prior)
+
+
+def test_cosine_schedule_warms_up_then_decays_to_the_floor():
+    """3 epochs at 1e-3 with 0.3 epochs of warm-up: linear up to 1e-3 at 0.3 epochs, half
+    way down at 1.65 epochs, the floor at the stage's end, falling all the way."""
+    stage = StageConfig(epochs=3, learning_rate=1e-3)
+    rate = [cosine_learning_rate(t, stage, 0.3, 1e-6) for t in np.linspace(0, 3, 301)]
+    assert rate[15] == pytest.approx(0.5e-3) and rate[30] == pytest.approx(1e-3)
+    assert cosine_learning_rate(1.65, stage, 0.3, 0.0) == pytest.approx(0.5e-3)
+    assert rate[-1] == pytest.approx(1e-6) and np.all(np.diff(rate[30:]) < 0)
+    assert np.all(np.diff(rate[:31]) > 0) and min(rate) > 0
 
 
 def _runs(client: MlflowClient) -> list:

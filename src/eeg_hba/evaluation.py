@@ -29,6 +29,14 @@ def as_prediction_table(eeg_ids: np.ndarray, probabilities: np.ndarray) -> pd.Da
     return table
 
 
+def mean_over_images(eeg_ids: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
+    """A prediction table of one row per eeg_id, in order of first appearance: the mean of
+    the probabilities of its images (one per run of sub-windows the pass cut)."""
+    frame = pd.DataFrame(np.asarray(probabilities, dtype=np.float64))
+    mean = frame.groupby(np.asarray(eeg_ids, dtype=np.int64), sort=False).mean()
+    return as_prediction_table(mean.index.to_numpy(), mean.to_numpy())
+
+
 def _aligned(
     label_table: pd.DataFrame, predictions: pd.DataFrame
 ) -> tuple[pd.DataFrame, np.ndarray]:

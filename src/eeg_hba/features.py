@@ -1,17 +1,28 @@
 """Model inputs from raw HMS windows: one tiled image per window, both modalities.
 
-Left half: the four given spectrogram panels (LL, RL, LP, RP) of the 600 s window,
-clipped, log-transformed and standardised per panel, as in the original study, then
-linearly interpolated to the panel size. Right half: four spectrograms computed from
-the 50 s raw EEG window over the same bipolar chains (band-pass 0.5-20 Hz, clip
-+-1024 uV, STFT power in dB, averaged per chain, standardised). This is the layout the
-strong public solutions used. Training and inference call the same functions.
+Left half: the four given spectrogram panels (LL, RL, LP, RP) of the central
+``given_seconds`` of the 600 s window, clipped and log-transformed. Right half: four
+spectrograms computed from the 50 s raw EEG window over the same bipolar chains
+(band-pass 0.5-20 Hz, clip +-1024 uV, STFT power averaged over each region's chains).
+Two layouts, by knob (``parameters_preprocessing.yml``):
+
+- ``frequency_scale: linear`` and ``scaling: per_panel`` (``conf/kaggle``, the layout of the
+  strong public solutions, made for ImageNet weights): each panel standardised on its own,
+  rows linear in frequency (the given half all 100 bins, the EEG half up to
+  ``max_frequency_hz``), the whole 600 s on the left.
+- ``frequency_scale: log`` and ``scaling: fixed`` (``conf/base``, small images from
+  scratch): rows on one log-frequency grid from ``min_frequency_hz`` to
+  ``max_frequency_hz`` in both halves (a harmonic comb keeps its shape at every rate,
+  and the 0.5-5 Hz band where discharge and rhythm rates live gets most rows), and one
+  fixed map of log power onto about [-1, 1] for every panel, so that a lateralised field
+  stays brighter than its other side and a prominent pattern brighter than background.
 
 Only what the image keeps is computed: a right-hand panel ``W`` pixels wide is ``W``
 STFT frames, one every 50 s / ``W`` (rounded down to a sample), the grid centred in the
-window (``eeg_panel_times``); its rows interpolate the FFT bins up to
-``max_frequency_hz`` linearly (``eeg_panel_frequencies``, lowest frequency on top).
-Functions take numpy windows (``eeg_hba.windows`` cuts them from the files). No Kedro.
+window (``eeg_panel_times``); its rows interpolate the FFT bins linearly
+(``eeg_panel_frequencies``, lowest frequency on top). Training and inference call the
+same functions. Functions take numpy windows (``eeg_hba.windows`` cuts them from the
+files). No Kedro.
 """
 
 import warnings
@@ -24,12 +35,21 @@ from scipy.fft import rfft, rfftfreq
 from scipy.signal import butter, sosfiltfilt
 from scipy.signal.windows import hann
 
-from eeg_hba.hms import EEG_SAMPLING_HZ, EEG_WINDOW_SECONDS, REGIONS, SPECTROGRAM_N_BINS
+from eeg_hba.hms import (
+    EEG_SAMPLING_HZ,
+    EEG_WINDOW_SECONDS,
+    REGIONS,
+    SPECTROGRAM_FREQUENCIES,
+    SPECTROGRAM_N_BINS,
+    SPECTROGRAM_STEP_SECONDS,
+)
 from eeg_hba.spectrogram import bipolar_signals
 from eeg_hba.windows import EEG_SAMPLES, SPECTROGRAM_FRAMES
 
 _STANDARDISE_EPSILON = 1e-6
 _DECIBEL_FLOOR = 1e-10
+FREQUENCY_SCALES = ("linear", "log")
+SCALINGS = ("per_panel", "fixed")
 
 
 @dataclass(frozen=True)
@@ -46,12 +66,32 @@ class FeatureConfig:
     clip_uv: float = 1024.0
     stft_window_samples: int = 512
     max_frequency_hz: float = 20.0
+    min_frequency_hz: float = 0.5  # the top row on the log scale
+    frequency_scale: str = "linear"  # linear | log
+    scaling: str = "per_panel"  # per_panel | fixed
+    given_seconds: int = SPECTROGRAM_FRAMES * SPECTROGRAM_STEP_SECONDS  # centre of the 600 s
 
     def __post_init__(self) -> None:
         if self.image_height % len(REGIONS) or self.image_width % 2:
             raise ValueError(
                 "image_height must be a multiple of 4 (four panels) and image_width even "
                 f"(two modalities), got {self.image_height} x {self.image_width}"
+            )
+        if self.frequency_scale not in FREQUENCY_SCALES or self.scaling not in SCALINGS:
+            raise ValueError(
+                f"frequency_scale must be one of {FREQUENCY_SCALES} and scaling one of "
+                f"{SCALINGS}, got {self.frequency_scale!r} and {self.scaling!r}"
+            )
+        frames = self.given_seconds // SPECTROGRAM_STEP_SECONDS
+        if self.given_seconds % SPECTROGRAM_STEP_SECONDS or not 0 < frames <= SPECTROGRAM_FRAMES:
+            raise ValueError(
+                f"given_seconds must be a multiple of {SPECTROGRAM_STEP_SECONDS} s up to "
+                f"{SPECTROGRAM_FRAMES * SPECTROGRAM_STEP_SECONDS} s, got {self.given_seconds}"
+            )
+        if not 0 < self.min_frequency_hz < self.max_frequency_hz:
+            raise ValueError(
+                "min_frequency_hz must be above 0 and below max_frequency_hz, got "
+                f"{self.min_frequency_hz} and {self.max_frequency_hz}"
             )
 
     @property
@@ -72,20 +112,46 @@ def _linear_resize(source: int, target: int) -> tuple[np.ndarray, np.ndarray, np
     return lower, np.minimum(lower + 1, source - 1), position - lower
 
 
-def _resize_axis(values: np.ndarray, axis: int, target: int) -> np.ndarray:
-    """``values`` linearly interpolated to ``target`` samples along ``axis``; only the two
-    source samples next to each target sample are read."""
-    if values.shape[axis] == target:
+@cache
+def _linear_at(source: tuple[float, ...], target: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """Lower and upper indices and upper weights of linear interpolation of samples at
+    ``source`` (increasing) onto ``target``, edges held: what ``np.interp`` computes."""
+    position = np.interp(target, source, np.arange(len(source)))
+    lower = np.floor(position).astype(np.int64)
+    return lower, np.minimum(lower + 1, len(source) - 1), position - lower
+
+
+def _resize_axis(
+    values: np.ndarray, axis: int, target: int, at: tuple[np.ndarray, ...] | None = None
+) -> np.ndarray:
+    """``values`` linearly interpolated to ``target`` samples along ``axis`` (or at the
+    interpolation ``at`` of ``_linear_at``); only the two source samples next to each
+    target sample are read."""
+    if at is None and values.shape[axis] == target:
         return values
-    lower, upper, weight = _linear_resize(values.shape[axis], target)
+    lower, upper, weight = at or _linear_resize(values.shape[axis], target)
     weight = weight.reshape([-1 if a == axis % values.ndim else 1 for a in range(values.ndim)])
     below, above = np.take(values, lower, axis=axis), np.take(values, upper, axis=axis)
     return below + (above - below) * weight
 
 
-def _resize_panels(panels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(4, F, T) -> (4, *shape) by linear interpolation; low frequencies stay at the top."""
-    return _resize_axis(_resize_axis(panels, -1, shape[1]), -2, shape[0])
+def _resize_panels(
+    panels: np.ndarray, shape: tuple[int, int], frequencies: np.ndarray, config: FeatureConfig
+) -> np.ndarray:
+    """(4, F, T) -> (4, *shape) by linear interpolation; low frequencies stay at the top.
+
+    ``frequencies`` are the panels' rows (Hz): on the log scale the rows are interpolated
+    at ``log_frequencies(config)``, on the linear one resized evenly."""
+    resized = _resize_axis(panels, -1, shape[1])
+    if config.frequency_scale == "linear":
+        return _resize_axis(resized, -2, shape[0])
+    at = _linear_at(tuple(frequencies), tuple(log_frequencies(config)))
+    return _resize_axis(resized, -2, shape[0], at)
+
+
+def log_frequencies(config: FeatureConfig) -> np.ndarray:
+    """The frequency (Hz) of each panel row on the log scale, lowest first."""
+    return np.geomspace(config.min_frequency_hz, config.max_frequency_hz, config.panel_shape[0])
 
 
 # --- the given spectrograms ----------------------------------------------------------------
@@ -112,11 +178,30 @@ def standardise_panels(panels: np.ndarray) -> np.ndarray:
     return np.nan_to_num(standardised, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
 
 
+def scale_log_power(log_power: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Natural-log power (uV^2/Hz) to model-input values, NaN -> 0: each panel
+    standardised (``per_panel``), or clipped to the floor and ceiling and mapped linearly
+    onto [-1, 1] (``fixed``), the same map for every panel, window and file."""
+    if config.scaling == "per_panel":
+        return standardise_panels(log_power)
+    low, high = np.log(config.spectrogram_floor), np.log(config.spectrogram_ceiling)
+    scaled = (np.clip(log_power, low, high) - (low + high) / 2) / ((high - low) / 2)
+    return np.nan_to_num(scaled, nan=0.0).astype(np.float32, copy=False)
+
+
+def central_frames(panels: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The frames of the central ``given_seconds`` of a (4, bins, 300 frames) window."""
+    frames = config.given_seconds // SPECTROGRAM_STEP_SECONDS
+    first = (panels.shape[-1] - frames) // 2
+    return panels[..., first : first + frames]
+
+
 def normalise_spectrogram(panels: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Clip at a small floor, log-transform, standardise per panel over the whole 600 s
-    window, NaN -> 0."""
-    clipped = np.clip(panels, config.spectrogram_floor, config.spectrogram_ceiling)
-    return standardise_panels(np.log(clipped))
+    """The central ``given_seconds`` of the window, clipped at a small floor,
+    log-transformed and scaled (``scale_log_power``; per panel: over the frames shown)."""
+    clipped = np.clip(central_frames(panels, config), config.spectrogram_floor,
+                      config.spectrogram_ceiling)  # fmt: skip
+    return scale_log_power(np.log(clipped), config)
 
 
 # --- spectrograms from the raw EEG -------------------------------------------------------
@@ -195,13 +280,16 @@ def eeg_panel_times(config: FeatureConfig) -> np.ndarray:
 
 def eeg_panel_frequencies(config: FeatureConfig) -> np.ndarray:
     """The frequency (Hz) each row of a right-hand (EEG) panel of the image stands for."""
-    frequencies = eeg_frequencies(config)
-    return _resize_axis(frequencies, 0, config.panel_shape[0])
+    if config.frequency_scale == "log":
+        return log_frequencies(config)
+    return _resize_axis(eeg_frequencies(config), 0, config.panel_shape[0])
 
 
 def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Power in dB of each chain's bipolar differences, averaged per chain, one frame per
-    column of the image's EEG panel.
+    """Power in dB of each region's four bipolar chains, one frame per column of the
+    image's EEG panel: their dB averaged (``per_panel``, as the public solutions did), or
+    the dB of their mean power (``fixed``, as the given spectrogram's regions are made, so
+    that one flat chain does not drag its region down to the decibel floor).
 
     (samples, 20 channels) -> (4 regions, ``eeg_frequencies``, ``eeg_panel_times``).
     """
@@ -220,6 +308,8 @@ def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
         width,
         len(eeg_frequencies(config)),
     )  # (4 regions, 4 chains, frequencies, frames)
+    if config.scaling == "fixed":
+        return 10 * np.log10(power.mean(axis=1) + _DECIBEL_FLOOR)
     return (10 * np.log10(power + _DECIBEL_FLOOR)).mean(axis=1)
 
 
@@ -236,9 +326,15 @@ def model_input_image(
     LP, RP from top to bottom.
     """
     given = normalise_spectrogram(given_panels(spectrogram_window), config)
-    computed = standardise_panels(eeg_spectrogram(eeg_window, config))
+    decibels = eeg_spectrogram(eeg_window, config)
+    computed = scale_log_power(decibels * (np.log(10) / 10), config)  # dB -> natural log
     halves = [
-        _resize_panels(panels, config.panel_shape).reshape(-1, config.panel_shape[1])
-        for panels in (given, computed)
+        _resize_panels(panels, config.panel_shape, frequencies, config).reshape(
+            -1, config.panel_shape[1]
+        )
+        for panels, frequencies in (
+            (given, np.asarray(SPECTROGRAM_FREQUENCIES)),
+            (computed, eeg_frequencies(config)),
+        )
     ]
     return np.concatenate(halves, axis=1).astype(np.float32)

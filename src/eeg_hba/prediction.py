@@ -9,7 +9,7 @@ import keras
 import pandas as pd
 
 from eeg_hba.contract import validate_submission
-from eeg_hba.evaluation import as_prediction_table, blend
+from eeg_hba.evaluation import blend, mean_over_images
 from eeg_hba.hms import SUBMISSION_COLUMNS
 from eeg_hba.inputs import prediction_order, window_dataset
 
@@ -19,8 +19,9 @@ logger = logging.getLogger(__name__)
 def predict_windows(
     model: keras.Model, shards: dict, rows: pd.DataFrame, batch_size: int
 ) -> pd.DataFrame:
-    """``eeg_id`` + six probabilities for ``rows`` of a model-input index, streamed from the
-    shards at the image size the model was built for.
+    """``eeg_id`` + six probabilities for the EEGs of ``rows`` of a model-input index,
+    streamed from the shards at the image size the model was built for: the mean over
+    each EEG's images.
 
     Keras shows a progress bar with an ETA: the dataset knows its number of batches.
     """
@@ -28,11 +29,11 @@ def predict_windows(
     shape = tuple(model.input_shape[1:3])
     dataset = window_dataset(shards, ordered, shape, batch_size, with_targets=False)
     logger.info(
-        "Predicting %d windows in %d batches with %s",
+        "Predicting %d images in %d batches with %s",
         len(ordered), int(dataset.cardinality()), model.name,
     )  # fmt: skip
     probabilities = model.predict(dataset, verbose=1)
-    return as_prediction_table(ordered["eeg_id"].to_numpy(), probabilities)
+    return mean_over_images(ordered["eeg_id"].to_numpy(), probabilities)
 
 
 def predict_submission(

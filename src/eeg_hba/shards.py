@@ -67,10 +67,11 @@ def plan_shards(windows: pd.DataFrame, shard_size: int) -> pd.DataFrame:
     return ordered
 
 
-def plan_rows(rows: pd.DataFrame, shard_size: int) -> pd.DataFrame:
+def plan_rows(rows: pd.DataFrame, shard_size: int, per_eeg: int | None = 1) -> pd.DataFrame:
     """Every label row with the ``shard`` that reads its files: the spectrogram groups of
-    its image windows, about ``shard_size`` images per shard. Rows are named by ``row``."""
-    planned = plan_shards(image_windows(rows), shard_size)
+    its image windows (``per_eeg`` of each EEG, ``image_windows``), about ``shard_size``
+    images per shard. Rows are named by ``row``."""
+    planned = plan_shards(image_windows(rows, per_eeg), shard_size)
     shard_of = planned.drop_duplicates("spectrogram_id").set_index("spectrogram_id")["shard"]
     ordered = rows.sort_values(["spectrogram_id", "eeg_id", "row"], kind="stable")
     return ordered.assign(shard=shard_of.loc[ordered["spectrogram_id"]].to_numpy()).reset_index(
@@ -88,6 +89,7 @@ class ShardJob:
     eegs: dict[str, Loader]
     config: FeatureConfig
     max_all_nan_channels: int
+    images_per_eeg: int | None = 1  # ``image_windows``' per_eeg: None, every sub-window
 
 
 def shard_jobs(
@@ -96,6 +98,7 @@ def shard_jobs(
     eegs: dict[str, Loader],
     config: FeatureConfig,
     max_all_nan_channels: int,
+    images_per_eeg: int | None = 1,
 ) -> Iterator[ShardJob]:
     """One job per shard, carrying only the loaders its rows need."""
     for name, rows in planned.groupby("shard", sort=True):
@@ -106,6 +109,7 @@ def shard_jobs(
             {str(e): eegs[str(e)] for e in rows["eeg_id"].unique()},
             config,
             max_all_nan_channels,
+            images_per_eeg,
         )
 
 
@@ -113,7 +117,8 @@ def shard_fingerprint(job: ShardJob) -> np.ndarray:
     """What a shard's content follows from: its rows in order, the knobs and the classical
     features' names. A shard on disk with the same fingerprint (and no rule broken) need
     not be computed again."""
-    digest = hashlib.sha256(repr((job.config, job.max_all_nan_channels, FEATURE_NAMES)).encode())
+    knobs = (job.config, job.max_all_nan_channels, job.images_per_eeg, FEATURE_NAMES)
+    digest = hashlib.sha256(repr(knobs).encode())
     digest.update(pd.util.hash_pandas_object(job.rows, index=False).to_numpy().tobytes())
     return np.array(digest.hexdigest())
 
@@ -201,7 +206,9 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
     offsets = {kind: rows[kind.column.replace("_id", "_label_offset_seconds")].to_numpy()
                for kind in (_EEG, _SPECTROGRAM)}  # fmt: skip
     rows_of_eeg = rows.groupby("eeg_id").indices
-    planned = image_windows(rows).sort_values(["spectrogram_id", "eeg_id"], kind="stable")
+    planned = image_windows(rows, job.images_per_eeg).sort_values(
+        ["spectrogram_id", "eeg_id"], kind="stable"
+    )
     planned_of_eeg = planned.groupby("eeg_id", sort=False).indices  # several, if need be
     planned_windows = list(planned.itertuples())
     found: list[tuple[int, str, int, str]] = []
@@ -235,7 +242,7 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
             chosen = (
                 [planned_windows[number] for number in planned_of_eeg[eeg_id]]
                 if len(passing) == len(at)  # else the image windows are chosen again
-                else list(image_windows(rows.iloc[passing]).itertuples())
+                else list(image_windows(rows.iloc[passing], job.images_per_eeg).itertuples())
             )
             for window in chosen:
                 given_window = given[window.spectrogram_label_offset_seconds]
@@ -316,8 +323,10 @@ def shard_positions(shards: dict[str, ShardLoader]) -> pd.DataFrame:
 
 
 def model_input_index(windows: pd.DataFrame, shards: dict[str, ShardLoader]) -> pd.DataFrame:
-    """Every window with its ``shard`` and ``position`` in it (the shards of its plan)."""
-    index = windows.merge(shard_positions(shards), on="eeg_id", how="left", validate="one_to_one")
+    """Every image with its ``shard`` and ``position`` in it (the shards of its plan) and
+    its EEG's row of ``windows`` (one row per eeg_id: split, fold, ...); an EEG has as
+    many images as the pass cut from its sub-windows."""
+    index = windows.merge(shard_positions(shards), on="eeg_id", how="left", validate="one_to_many")
     missing = index.loc[index["shard"].isna(), "eeg_id"].tolist()
     if missing:
         raise ValueError(f"no model-input image was made for eeg_id {missing[:20]}")

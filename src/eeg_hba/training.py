@@ -18,10 +18,12 @@ The early-stopping and plateau counters restart on resume.
 
 import json
 import logging
+import math
 import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -33,7 +35,7 @@ import tensorflow as tf
 
 from eeg_hba.config import typed_config
 from eeg_hba.distributed import multi_worker_strategy, synchronize_batch_norm
-from eeg_hba.inputs import AugmentConfig, window_dataset
+from eeg_hba.inputs import AugmentConfig, middle_images, window_dataset
 from eeg_hba.labels import ModelRun, fold_rows
 from eeg_hba.models import build_model, compile_model
 from eeg_hba.multi_worker import is_chief
@@ -63,7 +65,9 @@ class TrainingConfig:
     seeds: int  # train every fold once per seed: seed, seed + 1, ...
     folds: int  # validation folds to train: 1 (fold 0) up to ingestion.n_folds (all)
     early_stopping_patience: int | None  # None: train every epoch of each stage
-    reduce_lr_patience: int | None  # None: keep each stage's learning rate
+    schedule: str  # plateau (ReduceLROnPlateau) | cosine (warm-up, then cosine decay)
+    warmup_epochs: float  # cosine: epochs of linear warm-up at the start of each stage
+    reduce_lr_patience: int | None  # plateau; None: keep each stage's learning rate
     reduce_lr_factor: float
     min_learning_rate: float
     mixed_precision: bool
@@ -125,6 +129,31 @@ class _LearningRateRecorder(keras.callbacks.Callback):
             )
 
 
+class _EpochTimer(keras.callbacks.Callback):
+    """Puts each epoch's wall time and the part of it spent in training steps into its
+    logs (``epoch_seconds``, ``train_step_seconds``): the rest is validation, backups and
+    logging, which should stay a few percent. An epoch's time runs from the end of the
+    one before (so it holds that one's backup) to its own end."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.mark = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.in_steps = 0.0
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.step_started = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.in_steps += time.perf_counter() - self.step_started
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        now = time.perf_counter()
+        if logs is not None:
+            logs["epoch_seconds"], logs["train_step_seconds"] = now - self.mark, self.in_steps
+        self.mark = now
+
+
 def _backs_up(backup: Path, plan: dict) -> bool:
     """Whether ``backup`` holds a crashed run of the training ``plan`` describes."""
     try:
@@ -169,9 +198,52 @@ def _save_atomically(save, path: Path) -> None:
     os.replace(partial, path)
 
 
-def _stage_callbacks(config: TrainingConfig, log: Path, backup: Path) -> list:
-    callbacks = [_LearningRateRecorder()]
-    if config.reduce_lr_patience is not None:
+SCHEDULES = ("plateau", "cosine")
+
+
+def cosine_learning_rate(
+    epochs_done: float, stage: StageConfig, warmup_epochs: float, min_learning_rate: float
+) -> float:
+    """The rate after ``epochs_done`` (fractional) epochs of a stage: a linear warm-up over
+    ``warmup_epochs``, then a cosine decay from the stage's rate to ``min_learning_rate``
+    at the stage's end."""
+    if epochs_done < warmup_epochs:
+        return stage.learning_rate * max(epochs_done, 1e-3) / warmup_epochs
+    progress = (epochs_done - warmup_epochs) / max(1e-9, stage.epochs - warmup_epochs)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return min_learning_rate + (stage.learning_rate - min_learning_rate) * cosine
+
+
+class _CosineSchedule(keras.callbacks.Callback):
+    """Sets ``cosine_learning_rate`` before every training step of one stage. It follows
+    the epoch and step numbers, so a run resumed after a crash continues the curve."""
+
+    def __init__(self, stage: StageConfig, first_epoch: int, config: TrainingConfig) -> None:
+        super().__init__()
+        self.stage, self.first_epoch, self.config = stage, first_epoch, config
+        self.epoch = first_epoch
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        steps = self.params.get("steps") or 1
+        done = self.epoch - self.first_epoch + batch / steps
+        rate = cosine_learning_rate(
+            done, self.stage, self.config.warmup_epochs, self.config.min_learning_rate
+        )
+        self.model.optimizer.learning_rate.assign(rate)
+
+
+def _stage_callbacks(
+    config: TrainingConfig, stage: StageConfig, first_epoch: int, log: Path, backup: Path
+) -> list:
+    callbacks = [_LearningRateRecorder(), _EpochTimer()]
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {config.schedule!r}")
+    if config.schedule == "cosine":
+        callbacks.append(_CosineSchedule(stage, first_epoch, config))
+    elif config.reduce_lr_patience is not None:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
                 factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,
@@ -250,11 +322,14 @@ def fit_two_stages(
                 window_dataset(shards, rows, shape, batch_size, training=True,
                                seed=run.seed * 100 + number, augment=config.augment,
                                drop_remainder=whole_batches),
-                validation_data=window_dataset(shards, validation_rows, shape, batch_size),
+                validation_data=window_dataset(
+                    shards, middle_images(validation_rows), shape, batch_size
+                ),
                 shuffle=False,  # window_dataset shuffles the training rows itself
                 initial_epoch=len(history),
                 epochs=len(history) + stage.epochs,
-                callbacks=[*_stage_callbacks(config, log, backup / f"stage{number}"),
+                callbacks=[*_stage_callbacks(config, stage, len(history), log,
+                                             backup / f"stage{number}"),
                            *(callbacks or [])],
                 # a progress bar with an ETA in a terminal, one line per epoch in a log
                 verbose=1 if sys.stdout.isatty() else 2,

@@ -20,10 +20,10 @@ class SyntheticConfig:
     """Sizes, vote structure, patient effects and artefact rates; see the YAML for meanings."""
 
     seed: int = 42
-    n_patients: int = 48
-    n_spectrograms: int = 72
-    n_eegs: int = 160
-    n_rows: int = 800
+    n_patients: int = 122
+    n_spectrograms: int = 696
+    n_eegs: int = 1068
+    n_rows: int = 6675
     n_test_patients: int = 8
     n_test_eegs: int = 24
     high_vote_fraction: float = 0.374

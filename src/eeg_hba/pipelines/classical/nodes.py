@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from eeg_hba.classical import FEATURE_NAMES, SoftTargetClassifier
-from eeg_hba.evaluation import as_prediction_table, mean_over_folds
-from eeg_hba.hms import TARGET_COLUMNS
+from eeg_hba.evaluation import mean_over_folds, mean_over_images
 from eeg_hba.labels import fold_rows, holdout_rows, model_runs
 from eeg_hba.shards import gather
 
@@ -24,12 +23,13 @@ def train_classical(
     training: dict,
     params: dict,
 ) -> tuple[pd.DataFrame, pd.DataFrame, float, dict]:
-    """One classifier per training seed and validation fold, as the backbones train:
-    out-of-fold predictions, held-out predictions (mean over each seed's folds), the
-    held-out prediction throughput (windows per second) and a summary; logged as a
-    nested MLflow run named ``classical``."""
+    """One classifier per training seed and validation fold, as the backbones train (on
+    every image window, with its own targets): out-of-fold predictions, held-out
+    predictions (mean over each seed's folds; each EEG's the mean over its windows), the
+    held-out prediction throughput (EEGs per second) and a summary; logged as a nested
+    MLflow run named ``classical``."""
     index = index.reset_index(drop=True)  # row labels are positions in ``features``
-    features = gather(index, shards, "features")
+    features, targets = gather(index, shards, "features"), gather(index, shards, "targets")
     runs = model_runs(training["seed"], training["seeds"], training["folds"])
     validation, holdout, predicting_seconds = [], [], 0.0
     with mlflow.start_run(run_name=NAME, nested=True) as run:
@@ -40,16 +40,16 @@ def train_classical(
         for model_run in runs:
             train, fold = fold_rows(index, model_run.fold)
             classifier = SoftTargetClassifier(**params, seed=model_run.seed).fit(
-                features[train.index], train[list(TARGET_COLUMNS)].to_numpy()
+                features[train.index], targets[train.index]
             )
             labels = {"seed": model_run.seed, "fold": model_run.fold}
             predicted = classifier.predict_proba(features[fold.index])
-            validation.append(as_prediction_table(fold["eeg_id"], predicted).assign(**labels))
+            validation.append(mean_over_images(fold["eeg_id"], predicted).assign(**labels))
             held_out = holdout_rows(index)
             timer = time.perf_counter()
             predicted = classifier.predict_proba(features[held_out.index])
             predicting_seconds += time.perf_counter() - timer
-            holdout.append(as_prediction_table(held_out["eeg_id"], predicted).assign(**labels))
+            holdout.append(mean_over_images(held_out["eeg_id"], predicted).assign(**labels))
         seconds = time.perf_counter() - started
         mlflow.log_metric("training_seconds", seconds)
     logger.info("Classical baseline (%s): %d model runs in %.1f s", params["kind"], len(runs),

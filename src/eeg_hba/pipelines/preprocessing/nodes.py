@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 def plan_model_inputs(rows: pd.DataFrame, params: dict) -> pd.DataFrame:
     """Every label row with the shard that reads its files."""
-    planned = plan_rows(rows, params["shard_size"])
+    planned = plan_rows(rows, params["shard_size"], params["images_per_eeg"])
     logger.info("Planned %d label rows in %d shards", len(planned), planned["shard"].nunique())
     return planned
 
@@ -44,7 +44,10 @@ def make_model_inputs(
     """Shards computed in worker processes (or a Spark job) as the catalog writes them,
     each file read once; shards already written for this plan are kept."""
     config = FeatureConfig(**params["features"])
-    jobs = shard_jobs(plan, spectrograms, eegs, config, ingestion["max_all_nan_channels"])
+    jobs = shard_jobs(
+        plan, spectrograms, eegs, config, ingestion["max_all_nan_channels"],
+        params["images_per_eeg"],
+    )  # fmt: skip
     planned = {job.name: job for job in jobs}
     jobs = unfinished_jobs(planned, existing_shards)  # a re-run after a crash resumes
     if len(jobs) < len(planned):
