@@ -122,7 +122,9 @@ def test_output_is_identical_across_runs_and_worker_counts(run_pipeline, kedro_p
     for name in first:
         for key in ("images", "eeg_id", "targets"):
             np.testing.assert_array_equal(first[name][key], second[name][key])
-    assert len(index) == TINY_SYNTHETIC["n_eegs"]
+    # an image per labelled sub-window (images_per_eeg: null), every EEG among them
+    assert len(index) == TINY_SYNTHETIC["n_rows"]
+    assert index["eeg_id"].nunique() == TINY_SYNTHETIC["n_eegs"]
     for row in index.itertuples():
         assert first[row.shard]["eeg_id"][row.position] == row.eeg_id
     images = np.concatenate([s["images"] for s in first.values()])
@@ -192,7 +194,8 @@ def test_ingestion_and_preprocessing_read_each_raw_file_once(kedro_project, hand
     assert data == dict.fromkeys(files, 1)
     assert layouts == dict.fromkeys(files, 1)
     index = pd.read_parquet(kedro_project / "data/05_model_input/train_inputs/index.parquet")
-    assert len(index) == 12  # every EEG of the hand folder, from one read of its files
+    # every sub-window of every EEG of the hand folder, from one read of its files
+    assert len(index) == len(hand_train_rows()) == 24 and index["eeg_id"].nunique() == 12
 
 
 def _nan_from_10_seconds(folder: Path) -> None:
