@@ -127,6 +127,37 @@ def runs_with_holdout_kl(client: mlflow.MlflowClient, experiment_id: str) -> dic
     return {run.info.run_id: run.info.run_name for run in runs}
 
 
+def tick_metric_column(page: Page, metric: str) -> None:
+    """Columns > search ``metric`` > open Metrics (its intervals match too) > tick it.
+
+    The selector's tree is rebuilt, folded again, while runs are still arriving, so the
+    Metrics branch is opened whenever it shows closed, until the metric's box is visible.
+    """
+    page.get_by_role("button", name="Columns", exact=True).click()
+    page.get_by_placeholder("Search columns").fill(metric)
+    tree = page.get_by_test_id("column-selector-tree")
+    switcher = tree.locator("[class*=tree-treenode]", has_text="Metrics (").locator(
+        "[class*=tree-switcher]"
+    )
+    checkbox = (
+        tree.locator("[class*=tree-treenode]")
+        .filter(has_text=re.compile(rf"^{re.escape(metric)}$"))
+        .locator("[class*=tree-checkbox]")
+        .first
+    )
+    for _ in range(10):
+        if "switcher_close" in (switcher.first.get_attribute("class") or ""):
+            switcher.first.click()
+        try:
+            expect(checkbox).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    checkbox.click()
+    expect(checkbox).to_have_class(re.compile("checkbox-checked"))
+    page.keyboard.press("Escape")
+
+
 def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
     trained_project: Path, page: Page, tmp_path: Path
 ) -> None:
@@ -154,30 +185,22 @@ def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
         # The runs table, filtered as a user would: every run that has a held-out KL.
         query = urllib.parse.urlencode({"searchFilter": "metrics.holdout_kl_all > 0"})
         page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs?{query}")
-        # Columns > search "holdout_kl_all" > open Metrics (its intervals match too) > tick
-        # the metric itself: it becomes a column.
-        page.get_by_role("button", name="Columns").click()
-        page.get_by_placeholder("Search columns").fill("holdout_kl_all")
-        tree = page.get_by_test_id("column-selector-tree")
-        metrics = tree.locator("[class*=tree-treenode]", has_text="Metrics (")
-        metrics.locator("[class*=tree-switcher]").first.click()
-        kl_all = tree.locator("[class*=tree-treenode]").filter(
-            has_text=re.compile(r"^holdout_kl_all$")
-        )
-        kl_all.locator("[class*=tree-checkbox]").first.click()
-        page.keyboard.press("Escape")
-        # Every scored run is nested under the run of the `kedro run` that made it: open those.
+        # Every scored run is nested under the run of the `kedro run` that made it.
         run_name = '[col-id="attributes.`Run Name`"]'
         parents = {
             client.get_run(client.get_run(run_id).data.tags["mlflow.parentRunId"]).info.run_name
             for run_id in runs
         }
-        for parent in sorted(parents):
-            name_cell = page.locator(run_name).filter(
-                has=page.get_by_role("link", name=parent, exact=True)
-            )
-            name_cell.locator("button").click()
-
+        parent_cells = [
+            page.locator(run_name).filter(has=page.get_by_role("link", name=parent, exact=True))
+            for parent in sorted(parents)
+        ]
+        # The column list is built from the loaded runs: open it once the table shows them.
+        for cell in parent_cells:
+            expect(cell).to_be_visible()
+        tick_metric_column(page, "holdout_kl_all")
+        for cell in parent_cells:
+            cell.locator("button").click()
         for run_id, name in runs.items():
             row = page.locator(f'[role=row][row-id="{run_id}"]')
             expect(row.locator(run_name)).to_contain_text(name)
