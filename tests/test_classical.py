@@ -1,21 +1,28 @@
 """The classical baseline: features of signals with known answers, and a soft-target
 classifier that recovers a known vote-generating model."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+import skops.io
+from kedro.io import DatasetError
 from scipy.special import softmax
 from sklearn.base import clone
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from eeg_hba.classical import (
     BANDS,
     CLASSIFIER_KINDS,
     FEATURE_NAMES,
     HEMISPHERE_PAIRS,
+    ClassicalModel,
     SoftTargetClassifier,
     window_features,
 )
+from eeg_hba.datasets import ClassicalModelDataset
 from eeg_hba.features import given_panels
 from eeg_hba.hms import CLASSES, EEG_CHANNELS, EEG_SAMPLING_HZ, RIGHT_CHANNELS
 from eeg_hba.metrics import kl_divergence
@@ -256,3 +263,29 @@ def test_targets_that_are_not_distributions_are_rejected():
         SoftTargetClassifier().fit(features, targets)
     with pytest.raises(ValueError, match="kind must be one of"):
         SoftTargetClassifier(kind="svm").fit(features, np.full((3, 6), 1 / 6))
+
+
+@pytest.mark.parametrize("kind", CLASSIFIER_KINDS)
+def test_the_saved_model_predicts_the_mean_of_its_classifiers_as_before(kind, tmp_path):
+    features, targets, _ = _soft_targets_from_a_softmax_model(400)
+    classifiers = [
+        SoftTargetClassifier(kind=kind, seed=seed, boosting_max_iter=30).fit(
+            features[seed::2], targets[seed::2]
+        )
+        for seed in (0, 1)
+    ]
+    model = ClassicalModel(classifiers)
+    mean = (classifiers[0].predict_proba(features) + classifiers[1].predict_proba(features)) / 2
+    np.testing.assert_allclose(model.predict_proba(features), mean)
+    dataset = ClassicalModelDataset(filepath=str(tmp_path / "classical/model.skops"))
+    dataset.save(model)
+    assert [p.name for p in (tmp_path / "classical").iterdir()] == ["model.skops"]
+    np.testing.assert_array_equal(dataset.load().predict_proba(features), model.predict_proba(features))
+
+
+def test_a_model_file_holding_an_untrusted_type_is_refused(tmp_path):
+    path = tmp_path / "model.skops"
+    path.write_bytes(skops.io.dumps(ClassicalModel([os.system])))
+    with pytest.raises(DatasetError, match=r"Untrusted types .*posix\.system") as raised:
+        ClassicalModelDataset(filepath=str(path)).load()
+    assert isinstance(raised.value.__cause__, UntrustedTypesFoundException)

@@ -97,6 +97,17 @@ def test_blend_keeps_each_seed_apart():
     np.testing.assert_allclose(blended.loc[(10, 2)], [0, 0.5, 0.5, 0, 0, 0])
 
 
+def test_blend_refuses_members_trained_with_other_seeds():
+    # Three seeds beside one: blending on the one seed would drop the others' predictions.
+    eeg_ids = [10, 10, 10]
+    three = as_prediction_table(eeg_ids, [[1, 0, 0, 0, 0, 0]] * 3)
+    three.insert(1, "seed", [42, 43, 44])
+    one = as_prediction_table([10], [[0, 1, 0, 0, 0, 0]])
+    one.insert(1, "seed", [42])
+    with pytest.raises(ValueError, match="same eeg_id and seed values"):
+        blend({"a": one, "b": three}, {"a": 0.5, "b": 0.5})
+
+
 def test_patient_bootstrap_resamples_whole_patients():
     # Two patients: one with four EEGs of KL 1, one with one EEG of KL 0. A resample of
     # patients has 0, 1 or 2 copies of the first, so the mean is 0, 0.8 or 1 - never

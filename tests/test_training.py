@@ -158,6 +158,9 @@ def test_evaluation_report_and_submission_after_training(trained_project):
     assert report["validation_kl"].notna().sum() == len(BACKBONES) + 1  # and the classical model
     markdown = (trained_project / "data/08_reporting/comparison_report.md").read_text()
     assert "The ensemble" in markdown and "best member" in markdown
+    weights = json.loads((trained_project / "data/06_models/ensemble_weights.json").read_text())
+    assert set(weights) == {*BACKBONES, "classical"}  # the classical baseline is a member
+    assert sum(weights.values()) == pytest.approx(1)
 
     client = MlflowClient(tracking_uri=f"sqlite:///{trained_project / 'mlflow.db'}")
     by_name = {r.info.run_name: r for r in _runs(client)}

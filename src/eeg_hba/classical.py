@@ -6,7 +6,9 @@ raw 50 s EEG window) into a vector of ``FEATURE_NAMES``: log band powers per reg
 band ratios, left-right asymmetry, and morphology/periodicity measures of the band-passed
 double-banana chains over the central 10 s the experts labelled.
 ``SoftTargetClassifier`` fits a scikit-learn estimator to vote distributions by
-sample-weight expansion. No Kedro imports.
+sample-weight expansion; ``ClassicalModel`` holds one per training seed and fold, as the
+ensemble and the served model use it, saved in skops' format (no pickle). No Kedro
+imports.
 
 Missing data (every feature is finite for any window of the right shape; infinite values
 and negative spectrogram power are errors, not missing data):
@@ -26,6 +28,7 @@ import warnings
 from functools import cache
 
 import numpy as np
+import skops.io
 from scipy.signal import butter, fftconvolve, find_peaks, sosfiltfilt, welch
 from scipy.stats import kurtosis
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -516,3 +519,36 @@ class SoftTargetClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, features: np.ndarray) -> np.ndarray:
         """The most probable class name of each row."""
         return self.classes_[np.argmax(self.predict_proba(features), axis=1)]
+
+
+class ClassicalModel:
+    """The classical baseline as the ensemble, the submission and the served model use
+    it: the mean probabilities of its classifiers, one per training seed and validation
+    fold, as its held-out scores average them."""
+
+    def __init__(self, classifiers: list[SoftTargetClassifier]) -> None:
+        self.classifiers = classifiers
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """(n, 6) probabilities in ``CLASSES`` order: the mean over the classifiers."""
+        return np.mean([c.predict_proba(features) for c in self.classifiers], axis=0)
+
+
+#: The types of a saved ``ClassicalModel`` that skops does not trust by itself. Loading
+#: refuses a file holding any other: the list lives here, not in the file it guards.
+TRUSTED_TYPES = [
+    "eeg_hba.classical.ClassicalModel",
+    "eeg_hba.classical.SoftTargetClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+]
+
+
+def dump_classical_model(model: ClassicalModel) -> bytes:
+    """``model`` in skops' format: plain state, so loading it runs no code from the file."""
+    return skops.io.dumps(model)
+
+
+def load_classical_model(data: bytes) -> ClassicalModel:
+    """A model ``dump_classical_model`` wrote; a type outside ``TRUSTED_TYPES`` raises
+    skops' ``UntrustedTypesFoundException`` naming it."""
+    return skops.io.loads(data, trusted=TRUSTED_TYPES)

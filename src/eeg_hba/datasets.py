@@ -1,5 +1,6 @@
 """Project datasets: atomic saving for any file dataset, ``.npz`` archives that are never
-unpickled, raw HMS tables read as text, and partitions a node may resume from."""
+unpickled, the classical baseline in skops' format, raw HMS tables read as text, and
+partitions a node may resume from."""
 
 import logging
 import posixpath
@@ -17,6 +18,7 @@ from kedro.io.core import get_filepath_str, get_protocol_and_path
 from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.partitions import PartitionedDataset
 
+from eeg_hba.classical import ClassicalModel, dump_classical_model, load_classical_model
 from eeg_hba.contract import HmsContractError, Violation
 from eeg_hba.raw_files import FileDataset
 
@@ -38,6 +40,13 @@ def _written_beside(fs: fsspec.AbstractFileSystem, target: str) -> Iterator[str]
     finally:
         if fs.exists(partial):
             fs.rm(partial, recursive=True)
+
+
+@contextmanager
+def _file_written_beside(fs: fsspec.AbstractFileSystem, target: str) -> Iterator[IO[bytes]]:
+    """A binary file to write, renamed onto ``target`` once closed (``_written_beside``)."""
+    with _written_beside(fs, target) as partial, fs.open(partial, "wb") as file:
+        yield file
 
 
 class AtomicDataset(AbstractVersionedDataset[Any, Any]):
@@ -131,11 +140,21 @@ class NpzDataset(FileDataset):
         return NpzArchive(lambda: self._fs.open(self._path(), "rb"), self._path())
 
     def save(self, data: dict[str, np.ndarray]) -> None:
-        with (
-            _written_beside(self._fs, self._path()) as partial,
-            self._fs.open(partial, "wb") as file,
-        ):
+        with _file_written_beside(self._fs, self._path()) as file:
             np.savez(file, **data)
+
+
+class ClassicalModelDataset(FileDataset):
+    """The classical baseline's ``ClassicalModel`` in one skops file, saved atomically;
+    loading refuses a file holding any type outside ``eeg_hba.classical.TRUSTED_TYPES``."""
+
+    def load(self) -> ClassicalModel:
+        with self._fs.open(self._path(), "rb") as file:
+            return load_classical_model(file.read())
+
+    def save(self, data: ClassicalModel) -> None:
+        with _file_written_beside(self._fs, self._path()) as file:
+            file.write(dump_classical_model(data))
 
 
 class RawTableDataset(CSVDataset):

@@ -294,6 +294,14 @@ def blend(predictions: dict[str, pd.DataFrame], weights: dict[str, float]) -> pd
     names = sorted(weights)
     keys = ["eeg_id", "seed"] if "seed" in predictions[names[0]] else ["eeg_id"]
     base = predictions[names[0]].set_index(keys)
+    for name in names[1:]:
+        if not predictions[name].set_index(keys).index.sort_values().equals(
+            base.index.sort_values()
+        ):
+            raise ValueError(
+                f"Cannot blend {name} with {names[0]}: their predictions are not for the "
+                f"same {' and '.join(keys)} values (were they trained with the same seeds?)"
+            )
     total = sum(
         weights[name]
         * predictions[name].set_index(keys).loc[base.index, list(PREDICTION_COLUMNS)]

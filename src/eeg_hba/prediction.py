@@ -1,4 +1,5 @@
-"""Predictions of trained Keras models on model-input windows. No Kedro imports.
+"""Predictions of the ensemble's members (trained Keras models and the classical baseline)
+on model-input windows. No Kedro imports.
 
 Used alike for the out-of-fold and held-out scores, the submission and the served model.
 """
@@ -8,24 +9,32 @@ import logging
 import keras
 import pandas as pd
 
+from eeg_hba.classical import ClassicalModel
 from eeg_hba.contract import validate_submission
 from eeg_hba.evaluation import blend, mean_over_images
 from eeg_hba.hms import SUBMISSION_COLUMNS
 from eeg_hba.inputs import prediction_order, window_dataset
+from eeg_hba.shards import gather
+
+#: An ensemble member: a backbone (from the images) or the classical baseline (features).
+Member = keras.Model | ClassicalModel
 
 logger = logging.getLogger(__name__)
 
 
 def predict_windows(
-    model: keras.Model, shards: dict, rows: pd.DataFrame, batch_size: int
+    model: Member, shards: dict, rows: pd.DataFrame, batch_size: int
 ) -> pd.DataFrame:
     """``eeg_id`` + six probabilities for the EEGs of ``rows`` of a model-input index,
-    streamed from the shards at the image size the model was built for: the mean over
-    each EEG's images.
+    streamed from the shards (a backbone's images at the size it was built for, the
+    classical baseline's features): the mean over each EEG's images.
 
     Keras shows a progress bar with an ETA: the dataset knows its number of batches.
     """
     ordered = prediction_order(rows)
+    if isinstance(model, ClassicalModel):
+        probabilities = model.predict_proba(gather(ordered, shards, "features"))
+        return mean_over_images(ordered["eeg_id"].to_numpy(), probabilities)
     shape = tuple(model.input_shape[1:3])
     dataset = window_dataset(shards, ordered, shape, batch_size, with_targets=False)
     logger.info(
@@ -40,7 +49,7 @@ def predict_submission(
     test_windows: pd.DataFrame,
     index: pd.DataFrame,
     shards: dict,
-    models: dict[str, keras.Model],
+    models: dict[str, Member],
     weights: dict[str, float],
     batch_size: int,
 ) -> pd.DataFrame:

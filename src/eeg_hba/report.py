@@ -78,12 +78,12 @@ def comparison_markdown(table: pd.DataFrame, ensemble: dict | None = None) -> st
 
 def ensemble_sentence(ensemble: dict) -> str:
     """Whether the ensemble earns its place over its best member, in one sentence."""
-    verdict = ensemble.get("beats_best_backbone")
-    best = ensemble.get("best_backbone")
+    verdict = ensemble.get("beats_best_member")
+    best = ensemble.get("best_member")
     difference = (
-        f"{ensemble['kl_difference_vs_best_backbone']:+.3f} "
-        f"[{ensemble['kl_difference_vs_best_backbone_ci_low']:+.3f}, "
-        f"{ensemble['kl_difference_vs_best_backbone_ci_high']:+.3f}]"
+        f"{ensemble['kl_difference_vs_best_member']:+.3f} "
+        f"[{ensemble['kl_difference_vs_best_member_ci_low']:+.3f}, "
+        f"{ensemble['kl_difference_vs_best_member_ci_high']:+.3f}]"
     )
     if verdict == "yes":
         return f"The ensemble beats its best member, {best}: KL difference {difference}."

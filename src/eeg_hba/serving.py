@@ -3,11 +3,13 @@
 It does what ``kedro run --pipelines=predict`` does, with the same functions: the rows are
 checked as test.csv is, the raw files they name (in the HMS folder given at request time,
 ``params={"raw_data_dir": ...}``) are read and checked, cut into model-input images and
-predicted by the backbones, blended with the ensemble weights. No Kedro imports.
+predicted by the members (the backbones from the images, the classical baseline from
+the features), blended with the ensemble weights. No Kedro imports.
 
 Nothing is pickled: MLflow logs the model as code (``serving_model.py`` builds it when the
 model is loaded), the ``eeg_hba`` package travels with it as a code path, the backbones as
-``.keras`` files loaded in Keras' safe mode, the weights as JSON and the settings in the
+``.keras`` files loaded in Keras' safe mode, the classical baseline as a skops file loaded
+with the project's own list of trusted types, the weights as JSON and the settings in the
 MLmodel file.
 """
 
@@ -27,6 +29,7 @@ from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
+from eeg_hba.classical import ClassicalModel, dump_classical_model, load_classical_model
 from eeg_hba.contract import (
     HmsContractError,
     parse_test_windows,
@@ -35,7 +38,7 @@ from eeg_hba.contract import (
 )
 from eeg_hba.features import FeatureConfig
 from eeg_hba.hms import SPECTROGRAM_TIME_COLUMN, SUBMISSION_COLUMNS, TEST_COLUMNS
-from eeg_hba.prediction import predict_submission
+from eeg_hba.prediction import Member, predict_submission
 from eeg_hba.shards import (
     compute_shard,
     model_input_index,
@@ -51,7 +54,7 @@ REQUEST = "request"  # how errors about the request's own rows name their source
 #: What the package imports on the way to a prediction, pinned to the versions that logged it.
 REQUIREMENTS = (
     "mlflow", "tensorflow", "keras", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn",
-    "pandera",
+    "pandera", "skops",
 )  # fmt: skip
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("long", column) for column in TEST_COLUMNS]),
@@ -74,13 +77,31 @@ def _parquet_loaders(
     return {i: partial(read, str(path)) for i, path in paths.items() if path.is_file()}
 
 
+def _save_member(model: Member, folder: Path, name: str) -> str:
+    """``model`` as a file in ``folder``: a ``.keras`` file or a classical ``.skops`` one."""
+    if isinstance(model, ClassicalModel):
+        path = folder / f"{name}.skops"
+        path.write_bytes(dump_classical_model(model))
+    else:
+        path = folder / f"{name}.keras"
+        model.save(path)
+    return str(path)
+
+
+def _load_member(path: Path) -> Member:
+    """What ``_save_member`` wrote, loaded without running code from the file."""
+    if path.suffix == ".skops":
+        return load_classical_model(path.read_bytes())
+    return keras.saving.load_model(path, safe_mode=True)
+
+
 class EnsembleModel(mlflow.pyfunc.PythonModel):
-    """The backbones blended with the ensemble weights, from raw HMS test files."""
+    """The members blended with the ensemble weights, from raw HMS test files."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         self.weights = json.loads(Path(context.artifacts[WEIGHTS_ARTIFACT]).read_text())
         self.models = {
-            name: keras.saving.load_model(context.artifacts[name], safe_mode=True)
+            name: _load_member(Path(context.artifacts[name]))
             for name, weight in self.weights.items()
             if weight > 0
         }
@@ -146,7 +167,7 @@ class EnsembleModel(mlflow.pyfunc.PythonModel):
 
 
 def log_ensemble_model(
-    models: dict[str, keras.Model],
+    models: dict[str, Member],
     weights: dict[str, float],
     settings: dict,
     example: pd.DataFrame,
@@ -164,8 +185,7 @@ def log_ensemble_model(
         Path(artifacts[WEIGHTS_ARTIFACT]).write_text(json.dumps(weights))
         for name, weight in weights.items():
             if weight > 0:
-                artifacts[name] = str(Path(folder) / f"{name}.keras")
-                models[name].save(artifacts[name])
+                artifacts[name] = _save_member(models[name], Path(folder), name)
         info = mlflow.pyfunc.log_model(
             name="ensemble",
             python_model=Path(__file__).with_name("serving_model.py"),

@@ -8,7 +8,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from eeg_hba.classical import FEATURE_NAMES, SoftTargetClassifier
+from eeg_hba.classical import FEATURE_NAMES, ClassicalModel, SoftTargetClassifier
 from eeg_hba.evaluation import mean_over_folds, mean_over_images
 from eeg_hba.labels import fold_rows, holdout_rows, model_runs
 from eeg_hba.shards import gather
@@ -22,16 +22,16 @@ def train_classical(
     shards: dict[str, Callable[[], dict[str, np.ndarray]]],
     training: dict,
     params: dict,
-) -> tuple[pd.DataFrame, pd.DataFrame, float, dict]:
+) -> tuple[pd.DataFrame, pd.DataFrame, float, dict, ClassicalModel]:
     """One classifier per training seed and validation fold, as the backbones train (on
     every image window, with its own targets): out-of-fold predictions, held-out
     predictions (mean over each seed's folds; each EEG's the mean over its windows), the
-    held-out prediction throughput (EEGs per second) and a summary; logged as a nested
-    MLflow run named ``classical``."""
+    held-out prediction throughput (EEGs per second), a summary (logged as a nested
+    MLflow run named ``classical``) and the classifiers as one model, an ensemble member."""
     index = index.reset_index(drop=True)  # row labels are positions in ``features``
     features, targets = gather(index, shards, "features"), gather(index, shards, "targets")
     runs = model_runs(training["seed"], training["seeds"], training["folds"])
-    validation, holdout, predicting_seconds = [], [], 0.0
+    validation, holdout, classifiers, predicting_seconds = [], [], [], 0.0
     with mlflow.start_run(run_name=NAME, nested=True) as run:
         mlflow.set_tag("kind", "classical baseline")
         mlflow.log_params({**params, "features": len(FEATURE_NAMES),
@@ -42,6 +42,7 @@ def train_classical(
             classifier = SoftTargetClassifier(**params, seed=model_run.seed).fit(
                 features[train.index], targets[train.index]
             )
+            classifiers.append(classifier)
             labels = {"seed": model_run.seed, "fold": model_run.fold}
             predicted = classifier.predict_proba(features[fold.index])
             validation.append(mean_over_images(fold["eeg_id"], predicted).assign(**labels))
@@ -69,4 +70,5 @@ def train_classical(
         mean_over_folds(holdout_predictions),
         throughput,
         summary,
+        ClassicalModel(classifiers),
     )

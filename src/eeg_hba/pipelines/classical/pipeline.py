@@ -21,6 +21,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "holdout_predictions",
                     "prediction_throughput",
                     "training_summary",
+                    "model",
                 ],
                 name="train_classical",
             ),

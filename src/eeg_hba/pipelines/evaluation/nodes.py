@@ -26,7 +26,7 @@ from eeg_hba.evaluation import (
 )
 from eeg_hba.labels import ModelRun, data_set_tag, fold_rows, holdout_rows
 from eeg_hba.plots import comparison_figure, confusion_figure, reliability_figure
-from eeg_hba.prediction import predict_windows
+from eeg_hba.prediction import Member, predict_windows
 from eeg_hba.report import comparison_markdown, comparison_table
 from eeg_hba.serving import log_ensemble_model
 from eeg_hba.synthetic import oracle_by_eeg
@@ -182,7 +182,8 @@ def evaluate_baselines(
 def fit_ensemble(
     label_table: pd.DataFrame, **validation_predictions: pd.DataFrame
 ) -> dict[str, float]:
-    """Weights on the backbones' out-of-fold predictions (mean over seeds) minimising KL."""
+    """Weights on the members' out-of-fold predictions (the backbones' and the classical
+    baseline's, each the mean over seeds) minimising KL."""
     out_of_fold = {
         name: mean_over_seeds(predictions.drop(columns="fold"))
         for name, predictions in validation_predictions.items()
@@ -206,9 +207,9 @@ def log_ensemble(
     batch_size: int,
     max_all_nan_channels: int,
     raw_data_dir: str,
-    **models: keras.Model,
+    **models: Member,
 ) -> dict:
-    """The ensemble as an MLflow model (the backbones, the weights and the settings that
+    """The ensemble as an MLflow model (its members, the weights and the settings that
     turn raw test files into a submission) in an MLflow run of its own; its card."""
     settings = {
         "features": preprocessing["features"],
@@ -230,14 +231,13 @@ def evaluate_ensemble(
     label_table: pd.DataFrame,
     weights: dict[str, float],
     summary: dict,
-    classical_predictions: pd.DataFrame,
     params: dict,
     raw_data_dir: str,
     **holdout_predictions: pd.DataFrame,
 ) -> tuple[pd.DataFrame, dict]:
-    """The blended held-out predictions (per seed) and their scores, tested against the
-    best single backbone too, logged into the ensemble's run and linked to its logged
-    model, which is registered."""
+    """The blended held-out predictions (per seed) of the members (the backbones and the
+    classical baseline) and their scores, tested against the best member too, logged into
+    the ensemble's run and linked to its logged model, which is registered."""
     blended = blend(holdout_predictions, weights)
     holdout = holdout_rows(label_table)
     members = {
@@ -245,13 +245,13 @@ def evaluate_ensemble(
         for name, predictions in holdout_predictions.items()
     }
     best = min(members, key=members.get)
-    references = {**_references(label_table, classical_predictions),
-                  "best_backbone": holdout_predictions[best]}  # fmt: skip
+    references = {**_references(label_table, holdout_predictions[CLASSICAL]),
+                  "best_member": holdout_predictions[best]}  # fmt: skip
     scores = {
         "kind": "ensemble",
         **score_model(label_table, blended, references, params["bootstrap_resamples"],
                       params["bootstrap_seed"]),
-        "best_backbone": best,
+        "best_member": best,
     }  # fmt: skip
     model_id = summary["mlflow_model_id"]
     _log_scores(summary["mlflow_run_id"], scores, model_id=model_id)

@@ -6,6 +6,7 @@ from kedro.pipeline import Node, Pipeline
 from eeg_hba.models import BACKBONES
 
 from .nodes import (
+    CLASSICAL,
     comparison_report,
     evaluate_baselines,
     evaluate_ensemble,
@@ -19,6 +20,8 @@ from .nodes import (
 #: predictions): a namespace that also took the classical baseline's held-out predictions
 #: would feed a model_output dataset into a models one, and kedro-viz hides circular layers.
 SCORES = "evaluation"
+#: What the ensemble blends: the backbones and the classical baseline.
+MEMBERS = (*BACKBONES, CLASSICAL)
 SHARED_PARAMETERS = {"params:evaluation", "params:raw_data_dir"}
 
 
@@ -94,7 +97,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 fit_ensemble,
                 {
                     "label_table": "label_table",
-                    **{name: f"{name}.validation_predictions" for name in BACKBONES},
+                    **{name: f"{name}.validation_predictions" for name in MEMBERS},
                 },
                 "ensemble_weights",
                 name="fit_ensemble",
@@ -108,7 +111,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "batch_size": "params:predict.batch_size",
                     "max_all_nan_channels": "params:ingestion.max_all_nan_channels",
                     "raw_data_dir": "params:raw_data_dir",
-                    **{name: f"{name}.model" for name in BACKBONES},
+                    **{name: f"{name}.model" for name in MEMBERS},
                 },
                 "ensemble_summary",
                 name="log_ensemble",
@@ -119,10 +122,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "label_table": "label_table",
                     "weights": "ensemble_weights",
                     "summary": "ensemble_summary",
-                    "classical_predictions": "classical.holdout_predictions",
                     "params": "params:evaluation",
                     "raw_data_dir": "params:raw_data_dir",
-                    **{name: f"{name}.holdout_predictions" for name in BACKBONES},
+                    **{name: f"{name}.holdout_predictions" for name in MEMBERS},
                 },
                 ["ensemble_holdout_predictions", "ensemble_scores"],
                 name="evaluate_ensemble",

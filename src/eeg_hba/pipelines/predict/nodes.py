@@ -2,10 +2,9 @@
 
 import logging
 
-import keras
 import pandas as pd
 
-from eeg_hba.prediction import predict_submission
+from eeg_hba.prediction import Member, predict_submission
 
 logger = logging.getLogger(__name__)
 
@@ -16,11 +15,12 @@ def make_submission(
     shards: dict,
     ensemble_weights: dict[str, float],
     params: dict,
-    **models: keras.Model,
+    **models: Member,
 ) -> pd.DataFrame:
     """One row per test.csv eeg_id, in its order: ``eeg_id`` + six probabilities.
 
-    ``models`` are the backbones by name, each the average of its fold models.
+    ``models`` are the ensemble's members by name: the backbones (each the average of its
+    fold models) and the classical baseline.
     """
     chosen = params["model"]
     if chosen != "ensemble" and chosen not in models:

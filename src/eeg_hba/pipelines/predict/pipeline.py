@@ -2,8 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from eeg_hba.models import BACKBONES
-
+from ..evaluation.pipeline import MEMBERS
 from .nodes import make_submission
 
 
@@ -18,7 +17,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "shards": "test_inputs.model_input_shards",
                     "ensemble_weights": "ensemble_weights",
                     "params": "params:predict",
-                    **{name: f"{name}.model" for name in BACKBONES},
+                    **{name: f"{name}.model" for name in MEMBERS},
                 },
                 "submission",
                 name="make_submission",
