@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from eeg_hba.evaluation import class_prior_baseline, evaluate
+from eeg_hba.inputs import image_shape
 from eeg_hba.labels import ModelRun, fold_rows
 from eeg_hba.prediction import predict_windows
 from eeg_hba.training import train_model_run
@@ -17,13 +18,14 @@ from eeg_hba.training import train_model_run
 from .conftest import kedro_run, make_project, training_config
 
 #: Small enough for CI, large enough to learn from: 200 EEGs of 40 patients, every
-#: sub-window an image of 64 x 32.
+#: sub-window an image of the default layout (96 x 64: at 64 x 32 the validation KL of the
+#: same recipe stayed within 4 % of the prior, 1.071 against 1.115).
 LEARNING_DATA = {
     "synthetic": {"presets": {"default": {
         "n_patients": 40, "n_spectrograms": 120, "n_eegs": 200, "n_rows": 1250,
         "n_test_patients": 2, "n_test_eegs": 3,
     }}},
-    "preprocessing": {"shard_size": 64, "features": {"image_height": 64, "image_width": 32}},
+    "preprocessing": {"shard_size": 64},
 }  # fmt: skip
 RUN = ModelRun(seed=42, fold=0)
 
@@ -74,7 +76,7 @@ def test_a_backbone_beats_the_class_prior_on_validation_patients(
     )  # fmt: skip
     loaders = {name: (lambda arrays=arrays: arrays) for name, arrays in shards.items()}
     model, _ = train_model_run(
-        RUN, loaders, index, (64, 32), config, tf.distribute.get_strategy(), tmp_path
+        RUN, loaders, index, image_shape(loaders), config, tf.distribute.get_strategy(), tmp_path
     )
     _, validation = fold_rows(index, RUN.fold)
     rows = label_table[label_table["eeg_id"].isin(validation["eeg_id"])]
