@@ -169,30 +169,38 @@ def _steps_per_second(fit: Callable[[int], object], steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def training(inputs: Path, image_size: int, backbone: str, batch_size: int, steps: int) -> dict:
-    """Training steps per second of one backbone fed by the ``tf.data`` pipeline from the
-    shards (shuffled, augmented, as in training) and fed one in-memory batch over and
-    over (the compute floor)."""
+def training(inputs: Path, model_name: str, batch_size: int, steps: int) -> dict:
+    """Training steps per second of one model (a backbone or the 1-D network, at the input
+    shape the shards hold) fed by the ``tf.data`` pipeline from the shards (shuffled,
+    augmented, as in training) and fed one in-memory batch over and over (the compute
+    floor)."""
     import tensorflow as tf  # noqa: PLC0415 - only this approach needs it
 
-    from eeg_hba.inputs import AugmentConfig, window_dataset  # noqa: PLC0415
-    from eeg_hba.models import build_model, compile_model  # noqa: PLC0415
+    from eeg_hba.inputs import (  # noqa: PLC0415
+        AugmentConfig,
+        model_input,
+        stored_shape,
+        window_dataset,
+    )
+    from eeg_hba.models import build_network, compile_model, input_key  # noqa: PLC0415
 
     index = pd.read_parquet(inputs / "index.parquet")
     shards = _shard_loaders(inputs)
-    shape = (image_size, image_size)
-    model = compile_model(build_model(backbone, *shape, None, 0.2, 0.9), 1e-3)
+    shape = stored_shape(shards, input_key(model_name))
+    model = compile_model(build_network(model_name, shape, None, 0.2, 0.9), 1e-3)
+    reads = model_input(model)
     streamed = window_dataset(
-        shards, index, shape, batch_size, training=True, augment=AugmentConfig()
+        shards, index, reads, batch_size, training=True, augment=AugmentConfig()
     ).repeat()
-    first = next(iter(window_dataset(shards, index, shape, batch_size)))
+    first = next(iter(window_dataset(shards, index, reads, batch_size)))
     in_memory = tf.data.Dataset.from_tensors(first).repeat()
 
     def fitter(dataset: tf.data.Dataset) -> Callable[[int], object]:
         return lambda n: model.fit(dataset, steps_per_epoch=n, epochs=1, verbose=0)
 
     return {
-        "backbone": backbone,
+        "backbone": model_name,
+        "input_shape": list(shape),
         "batch_size": batch_size,
         "steps": steps,
         "pipeline_steps_per_second": _steps_per_second(fitter(streamed), steps),
@@ -284,8 +292,8 @@ APPROACHES: dict[str, Callable[..., dict]] = {
     "input_throughput": lambda inputs, size, batch, images: input_throughput(
         Path(inputs), int(size), int(batch), int(images)
     ),
-    "training": lambda inputs, size, backbone, batch, steps: training(
-        Path(inputs), int(size), backbone, int(batch), int(steps)
+    "training": lambda inputs, model, batch, steps: training(
+        Path(inputs), model, int(batch), int(steps)
     ),
     "untrained_models": lambda project, size: untrained_models(Path(project), int(size)),
     "compare": lambda new, old: compare(Path(new), Path(old)),

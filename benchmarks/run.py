@@ -417,8 +417,8 @@ def main() -> None:
         smallest = scratch / f"raw-{SHARES[0]:g}"
         results["throughput"] = measure_input_throughput(scratch / "gpu-size", smallest, args)
         results["training"] = approach(
-            "training", projects[1.0] / "data/05_model_input/train_inputs", args.image_size,
-            args.backbone, args.batch_size, args.training_steps,
+            "training", projects[1.0] / "data/05_model_input/train_inputs", args.backbone,
+            args.batch_size, args.training_steps,
         )  # fmt: skip
         print("prediction", flush=True)
         results["prediction"] = measure_prediction(projects[1.0], raw, args.image_size)

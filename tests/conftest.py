@@ -47,7 +47,9 @@ TINY_RUN = {
                           "stage1": {"epochs": 2, "learning_rate": 1e-3},
                           "stage2": {"epochs": 1, "learning_rate": 1e-4}},
     "ingestion": {"holdout_fraction": 0.2, "n_folds": 2},
-    "mobilenet_v3_large": {"training": {"stage1": {"epochs": 2}}},  # its own default is longer
+    # their own defaults are longer
+    "mobilenet_v3_large": {"training": {"stage1": {"epochs": 2}}},
+    "resnet1d_raw_eeg": {"training": {"stage1": {"epochs": 2}}},
 }  # fmt: skip
 
 

@@ -17,7 +17,7 @@ import mlflow
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from eeg_hba.models import BACKBONES
+from eeg_hba.models import MODELS
 
 from .servers import HOST, free_port, serving
 
@@ -86,12 +86,12 @@ def test_viz_build_has_the_layers_and_a_namespace_per_backbone(viz_build: Path) 
     assert default["layers"] == LAYERS
     train_all = json.loads((viz_build / "api/pipelines/train_all").read_text())
     namespaces = set(train_all["modular_pipelines"]) - {"__root__"}
-    assert namespaces == set(BACKBONES) | {"classical", "train_inputs", "test_inputs"}
+    assert namespaces == set(MODELS) | {"classical", "train_inputs", "test_inputs"}
     readable = {node["name"] for node in train_all["nodes"] if node["type"] == "task"}
     assert {"validate_train_labels", "make_label_table", "train_backbone"} <= readable
 
 
-def test_kedro_viz_shows_train_all_as_four_collapsible_backbones(
+def test_kedro_viz_shows_train_all_as_collapsible_models(
     viz_build: Path, page: Page, tmp_path: Path
 ) -> None:
     port = free_port()
@@ -106,7 +106,7 @@ def test_kedro_viz_shows_train_all_as_four_collapsible_backbones(
         page.goto(f"{url}/?pid=train_all")
         namespaces = page.locator("g.pipeline-node--modularPipeline")
         expect(namespaces.filter(has_text="densenet121")).to_be_visible()
-        assert set(BACKBONES) <= set(namespaces.all_text_contents())
+        assert set(MODELS) <= set(namespaces.all_text_contents())
         expect(page.locator(".pipeline-layer-name").first).to_have_text("raw")
         collapsed = screenshot(page, tmp_path / "kedro-viz-train_all.png")
 
@@ -167,7 +167,7 @@ def test_mlflow_ui_lists_every_model_and_baseline_with_its_holdout_kl(
     runs = runs_with_holdout_kl(client, experiment.experiment_id)
     assert sorted(runs.values()) == sorted(
         [
-            *BACKBONES,
+            *MODELS,
             "classical",
             "ensemble",
             "class prior",
@@ -220,7 +220,7 @@ def test_mlflow_models_view_lists_the_backbones_and_the_ensemble_with_their_hold
     client = mlflow.MlflowClient(store)
     experiment = client.get_experiment_by_name("eeg_hba").experiment_id
     logged = {model.name: model for model in client.search_logged_models([experiment])}
-    assert set(logged) == {*BACKBONES, "ensemble"}
+    assert set(logged) == {*MODELS, "ensemble"}
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri", store,

@@ -32,7 +32,7 @@ def _shards(n_shards: int = 3, per_shard: int = 5, size: int = 8) -> tuple[dict,
 def test_unshuffled_dataset_follows_prediction_order_and_selects_rows():
     shards, index = _shards()
     subset = index[index["eeg_id"] % 2 == 0].sample(frac=1, random_state=0)  # any row order
-    batches = list(window_dataset(shards, subset, (8, 8), batch_size=4))
+    batches = list(window_dataset(shards, subset, ("images", (8, 8, 1)), batch_size=4))
     images = np.concatenate([b[0].numpy() for b in batches])
     assert images.shape[1:] == (8, 8, 1)
     np.testing.assert_array_equal(images[:, 0, 0, 0], prediction_order(subset)["eeg_id"])
@@ -40,7 +40,9 @@ def test_unshuffled_dataset_follows_prediction_order_and_selects_rows():
 
 def test_training_dataset_covers_every_row_once_per_epoch():
     shards, index = _shards()
-    dataset = window_dataset(shards, index, (8, 8), batch_size=4, training=True, seed=1)
+    dataset = window_dataset(
+        shards, index, ("images", (8, 8, 1)), batch_size=4, training=True, seed=1
+    )
     seen = np.concatenate([b[0].numpy()[:, 0, 0, 0] for b in dataset])
     assert sorted(seen.tolist()) == sorted(index["eeg_id"].tolist())
 
@@ -81,7 +83,7 @@ def test_augmentations_follow_the_seed():
 def _epochs(seed: int, epochs: int = 2) -> list[np.ndarray]:
     shards, index = _shards(size=16)
     dataset = window_dataset(
-        shards, index, (16, 16), batch_size=4, training=True, seed=seed,
+        shards, index, ("images", (16, 16, 1)), batch_size=4, training=True, seed=seed,
         augment=AugmentConfig(0.5, 0.5, 0.2, time_mask=0.5, frequency_mask=0.5),
     )  # fmt: skip
     return [np.concatenate([b[0].numpy() for b in dataset]) for _ in range(epochs)]

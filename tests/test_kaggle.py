@@ -15,7 +15,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from eeg_hba.hms import VOTE_COLUMNS
-from eeg_hba.models import BACKBONES
+from eeg_hba.models import BACKBONES, MODELS
 
 from .conftest import TINY_RUN, kedro_run, make_project
 
@@ -73,6 +73,7 @@ def kaggle_project(trained_project: Path, tmp_path_factory: pytest.TempPathFacto
         # a backbone's own block (e.g. mobilenet_v3_large's epochs) overrides training_defaults
         **{name: {"training": {"weights": path, "stage1": {"epochs": 1}}}
            for name, path in weights.items()},
+        "resnet1d_raw_eeg": {"training": {"stage1": {"epochs": 1}}},  # no weights to load
     }  # fmt: skip
     kedro_run(project, "__default__", env="kaggle", **params)
     return {"project": project, "weights": weights}
@@ -91,12 +92,12 @@ def test_kaggle_runs_end_to_end_on_an_hms_folder(kaggle_project):
 
 def test_kaggle_trains_every_fold_and_seed_and_reports_out_of_fold_scores(kaggle_project):
     project = kaggle_project["project"]
-    for name in BACKBONES:
+    for name in MODELS:
         runs = sorted(p.name for p in (project / f"data/06_models/{name}/model_runs").iterdir())
         assert runs == [f"seed-{s}_fold-{f}.keras" for s in (42, 43) for f in (0, 1)]
     labels = pd.read_parquet(project / "data/05_model_input/label_table.parquet")
     report = pd.read_csv(project / "data/08_reporting/comparison_report.csv").set_index("model")
-    trained = report.loc[[*BACKBONES, "classical"]]
+    trained = report.loc[[*MODELS, "classical"]]
     assert (trained["seeds"] == 2).all() and trained["kl_all_sd"].notna().all()
     # out-of-fold over every EEG of the training split: all K folds were trained
     assert (trained["validation_rows"] == (labels["split"] == "train").sum()).all()
@@ -112,4 +113,4 @@ def test_kaggle_loads_local_weights_through_the_imagenet_code_path(kaggle_projec
             [experiment.experiment_id], f"tags.backbone = '{name}'", max_results=1
         )
         assert run.data.params["weights"] == path
-        assert run.data.params["image_shape"] == f"({SIZE}, {SIZE})"
+        assert run.data.params["input_shape"] == f"({SIZE}, {SIZE})"

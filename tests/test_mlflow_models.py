@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from eeg_hba.models import BACKBONES
+from eeg_hba.models import MODELS, input_key
 
 from .servers import HOST, free_port, serving
 
@@ -38,21 +38,21 @@ def _experiment_id(client: mlflow.MlflowClient) -> str:
     return client.get_experiment_by_name("eeg_hba").experiment_id
 
 
-def test_every_backbone_is_a_logged_keras_model_with_its_holdout_metrics(
-    client, trained_project
-):
+def test_every_keras_model_is_a_logged_model_with_its_holdout_metrics(client, trained_project):
     report = pd.read_csv(trained_project / "data/08_reporting/comparison_report.csv")
     holdout_kl = report.set_index("model")["kl_all"]
     shards = sorted((trained_project / "data/05_model_input/train_inputs/shards").glob("*.npz"))
-    image = np.load(shards[0])["images"][:1, ..., None].astype(np.float32)
-    for name in BACKBONES:
+    stored = np.load(shards[0])
+    for name in MODELS:  # a backbone takes an image (H, W, 1), the 1-D model signals (T, 16)
+        example = stored[input_key(name)][:1].astype(np.float32)
+        example = example[..., None] if input_key(name) == "images" else example
         (logged,) = client.search_logged_models(
             [_experiment_id(client)], filter_string=f"name = '{name}'"
         )
         info = mlflow.models.get_model_info(f"models:/{logged.model_id}")
         assert {"keras", "python_function"} <= set(info.flavors)
         (inputs,) = info.signature.inputs.to_dict()
-        assert inputs["tensor-spec"]["shape"] == (-1, *image.shape[1:])
+        assert inputs["tensor-spec"]["shape"] == (-1, *example.shape[1:])
         (outputs,) = info.signature.outputs.to_dict()
         assert outputs["tensor-spec"]["shape"] == (-1, 6)
         assert info.saved_input_example_info["type"] == "ndarray"
@@ -60,12 +60,12 @@ def test_every_backbone_is_a_logged_keras_model_with_its_holdout_metrics(
         assert metrics["holdout_kl_all"] == pytest.approx(holdout_kl[name])
         assert {"holdout_kl_all_ci_low", "holdout_kl_all_ci_high"} <= set(metrics)
         # the logged model is the backbone's model: the same predictions as the catalog's
-        served = mlflow.pyfunc.load_model(f"models:/{logged.model_id}").predict(image)
+        served = mlflow.pyfunc.load_model(f"models:/{logged.model_id}").predict(example)
         assert np.asarray(served).shape == (1, 6)
 
 
 def test_every_model_is_registered_with_data_set_commit_and_champion(client):
-    for name in (*BACKBONES, "ensemble"):
+    for name in (*MODELS, "ensemble"):
         champion = client.get_model_version_by_alias(f"eeg_hba-{name}", "champion")
         assert champion.tags["data_set"].startswith("data/01_raw/synthetic #")
         assert champion.tags["git_commit"]

@@ -206,7 +206,7 @@ def _windows_each_step(epochs: int) -> list[list[int]]:
         for k in range(len(sizes))
     }
     dataset = window_dataset(
-        shards, index, (8, 8), PER_REPLICA * strategy.num_replicas_in_sync, training=True, seed=1
+        shards, index, ("images", (8, 8, 1)), PER_REPLICA * strategy.num_replicas_in_sync, training=True, seed=1
     )
     distributed = strategy.experimental_distribute_dataset(dataset)
     return [

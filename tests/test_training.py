@@ -18,10 +18,10 @@ import tensorflow as tf
 from mlflow.tracking import MlflowClient
 
 from eeg_hba.hms import CLASSES, VOTE_COLUMNS
-from eeg_hba.inputs import prediction_order, window_dataset
+from eeg_hba.inputs import model_input, prediction_order, window_dataset
 from eeg_hba.labels import ModelRun, fold_rows
 from eeg_hba.metrics import kl_divergence
-from eeg_hba.models import BACKBONES
+from eeg_hba.models import MODELS
 from eeg_hba.training import (
     StageConfig,
     cosine_learning_rate,
@@ -77,7 +77,7 @@ def test_validation_kl_falls_below_the_class_prior_baseline(tmp_path):
     train, validation = fold_rows(index, run.fold)
     ordered = prediction_order(validation)
     predictions = model.predict(
-        window_dataset(shards, ordered, (LEARNABLE, LEARNABLE), 16, with_targets=False), verbose=0
+        window_dataset(shards, ordered, model_input(model), 16, with_targets=False), verbose=0
     )
     targets = np.concatenate(
         [
@@ -125,8 +125,8 @@ def test_train_all_logs_a_run_per_backbone_with_a_nested_run_per_model(trained_p
         for r in runs
         if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
     }
-    assert {*BACKBONES, "classical"} <= set(children)
-    for child in (children[name] for name in [*BACKBONES, "classical"]):
+    assert {*MODELS, "classical"} <= set(children)
+    for child in (children[name] for name in [*MODELS, "classical"]):
         assert child.info.status == "FINISHED"
         if child.info.run_name == "classical":
             continue
@@ -149,17 +149,17 @@ def test_train_all_logs_a_run_per_backbone_with_a_nested_run_per_model(trained_p
 def test_evaluation_report_and_submission_after_training(trained_project):
     report = pd.read_csv(trained_project / "data/08_reporting/comparison_report.csv")
     baselines = {"uniform (1/6)", "class prior", "oracle (latent truth)"}
-    assert set(report["model"]) == {*BACKBONES, "classical", "ensemble", *baselines}
+    assert set(report["model"]) == {*MODELS, "classical", "ensemble", *baselines}
     for _, row in report.iterrows():  # every KL inside its own 95 % patient interval
         assert row["kl_all_ci_low"] <= row["kl_all"] <= row["kl_all_ci_high"], row["model"]
     models = report[~report["model"].isin(baselines)]
     assert set(models["beats_class_prior"]) <= {"yes", "tie", "no (worse)"}
     assert report.loc[report["model"] == "classical", "beats_classical"].isna().all()
-    assert report["validation_kl"].notna().sum() == len(BACKBONES) + 1  # and the classical model
+    assert report["validation_kl"].notna().sum() == len(MODELS) + 1  # and the classical model
     markdown = (trained_project / "data/08_reporting/comparison_report.md").read_text()
     assert "The ensemble" in markdown and "best member" in markdown
     weights = json.loads((trained_project / "data/06_models/ensemble_weights.json").read_text())
-    assert set(weights) == {*BACKBONES, "classical"}  # the classical baseline is a member
+    assert set(weights) == {*MODELS, "classical"}  # the classical baseline is a member
     assert sum(weights.values()) == pytest.approx(1)
 
     client = MlflowClient(tracking_uri=f"sqlite:///{trained_project / 'mlflow.db'}")

@@ -20,9 +20,14 @@ Two layouts, by knob (``parameters_preprocessing.yml``):
 Only what the image keeps is computed: a right-hand panel ``W`` pixels wide is ``W``
 STFT frames, one every 50 s / ``W`` (rounded down to a sample), the grid centred in the
 window (``eeg_panel_times``); its rows interpolate the FFT bins linearly
-(``eeg_panel_frequencies``, lowest frequency on top). Training and inference call the
-same functions. Functions take numpy windows (``eeg_hba.windows`` cuts them from the
-files). No Kedro.
+(``eeg_panel_frequencies``, lowest frequency on top).
+
+The 1-D model reads the same filtered chains as signals (``model_input_signals``): the 16
+chains of the central ``signal_seconds``, every ``200 / signal_sampling_hz``-th sample (the
+band-pass, run forward and backward, leaves little above its upper edge to alias), divided
+by one fixed ``signal_scale_uv``, so that amplitude differences between chains, windows
+and patients stay. Training and inference call the same functions. Functions take numpy
+windows (``eeg_hba.windows`` cuts them from the files). No Kedro.
 """
 
 import warnings
@@ -70,6 +75,9 @@ class FeatureConfig:
     frequency_scale: str = "linear"  # linear | log
     scaling: str = "per_panel"  # per_panel | fixed
     given_seconds: int = SPECTROGRAM_FRAMES * SPECTROGRAM_STEP_SECONDS  # centre of the 600 s
+    signal_seconds: int = 20  # the 1-D model's signals: the centre of the 50 s window
+    signal_sampling_hz: int = 50
+    signal_scale_uv: float = 100.0  # signals in units of this many uV
 
     def __post_init__(self) -> None:
         if self.image_height % len(REGIONS) or self.image_width % 2:
@@ -87,6 +95,17 @@ class FeatureConfig:
             raise ValueError(
                 f"given_seconds must be a multiple of {SPECTROGRAM_STEP_SECONDS} s up to "
                 f"{SPECTROGRAM_FRAMES * SPECTROGRAM_STEP_SECONDS} s, got {self.given_seconds}"
+            )
+        if (
+            EEG_SAMPLING_HZ % self.signal_sampling_hz
+            or not 2 * self.bandpass_high_hz <= self.signal_sampling_hz
+            or not 0 < self.signal_seconds <= EEG_WINDOW_SECONDS
+        ):
+            raise ValueError(
+                f"signal_sampling_hz must divide {EEG_SAMPLING_HZ} and be at least twice "
+                f"bandpass_high_hz ({self.bandpass_high_hz}), and signal_seconds at most "
+                f"{EEG_WINDOW_SECONDS}, got {self.signal_sampling_hz} Hz and "
+                f"{self.signal_seconds} s"
             )
         if not 0 < self.min_frequency_hz < self.max_frequency_hz:
             raise ValueError(
@@ -285,13 +304,11 @@ def eeg_panel_frequencies(config: FeatureConfig) -> np.ndarray:
     return _resize_axis(eeg_frequencies(config), 0, config.panel_shape[0])
 
 
-def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Power in dB of each region's four bipolar chains, one frame per column of the
-    image's EEG panel: their dB averaged (``per_panel``, as the public solutions did), or
-    the dB of their mean power (``fixed``, as the given spectrogram's regions are made, so
-    that one flat chain does not drag its region down to the decibel floor).
+def filtered_chains(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The 16 double-banana chains of a 50 s window, gaps filled, band-passed and clipped
+    at +-``clip_uv``: what the EEG spectrograms and the 1-D model's signals are made of.
 
-    (samples, 20 channels) -> (4 regions, ``eeg_frequencies``, ``eeg_panel_times``).
+    (samples, 20 channels) -> (4 regions, 4 chains, samples), float32.
     """
     if len(eeg) != EEG_SAMPLES:
         raise ValueError(f"an EEG window holds {EEG_SAMPLES} samples ({EEG_WINDOW_SECONDS} s)")
@@ -299,7 +316,17 @@ def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
     # the filter gives differ by 1e-4 of the signal
     chains = bipolar_signals(fill_gaps(eeg)).astype(np.float32, copy=False)
     sos = _bandpass(config.bandpass_low_hz, config.bandpass_high_hz, config.filter_order)
-    filtered = np.clip(sosfiltfilt(sos, chains, axis=-1), -config.clip_uv, config.clip_uv)
+    return np.clip(sosfiltfilt(sos, chains, axis=-1), -config.clip_uv, config.clip_uv)
+
+
+def chains_spectrogram(filtered: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Power in dB of each region's four ``filtered_chains``, one frame per column of the
+    image's EEG panel: their dB averaged (``per_panel``, as the public solutions did), or
+    the dB of their mean power (``fixed``, as the given spectrogram's regions are made, so
+    that one flat chain does not drag its region down to the decibel floor).
+
+    (4 regions, 4 chains, samples) -> (4 regions, ``eeg_frequencies``, ``eeg_panel_times``).
+    """
     width = config.panel_shape[1]
     power = frame_power(
         filtered,
@@ -313,20 +340,38 @@ def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return (10 * np.log10(power + _DECIBEL_FLOOR)).mean(axis=1)
 
 
+def eeg_spectrogram(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """``chains_spectrogram`` of a raw 50 s window (samples, 20 channels)."""
+    return chains_spectrogram(filtered_chains(eeg, config), config)
+
+
+def model_input_signals(filtered: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The 1-D model's input from ``filtered_chains``: (samples, 16 chains) float32, the
+    central ``signal_seconds`` at ``signal_sampling_hz``, in units of ``signal_scale_uv``.
+    Chains in the order LL, RL, LP, RP, each from front to back (Fp1-F7 first)."""
+    length = config.signal_seconds * EEG_SAMPLING_HZ
+    first = (filtered.shape[-1] - length) // 2
+    step = EEG_SAMPLING_HZ // config.signal_sampling_hz
+    central = filtered[..., first : first + length : step]
+    return (central.reshape(-1, central.shape[-1]).T / config.signal_scale_uv).astype(np.float32)
+
+
 # --- the model-input image ----------------------------------------------------------------
 
 
-def model_input_image(
+def model_inputs(
     spectrogram_window: np.ndarray, eeg_window: np.ndarray, config: FeatureConfig
-) -> np.ndarray:
-    """One (height, width) float32 image: given panels on the left, EEG panels on the right.
+) -> dict[str, np.ndarray]:
+    """What the models read from one window, by shard key, the EEG filtered once for both:
+    ``images`` (height, width), given panels on the left and EEG panels on the right, each
+    half stacking LL, RL, LP, RP from top to bottom; ``signals`` (``model_input_signals``).
 
     ``spectrogram_window``: the 600 s window's 400 value columns (300, 400);
-    ``eeg_window``: the 50 s window's 20 channels (10000, 20). Each half stacks LL, RL,
-    LP, RP from top to bottom.
+    ``eeg_window``: the 50 s window's 20 channels (10000, 20).
     """
+    filtered = filtered_chains(eeg_window, config)
     given = normalise_spectrogram(given_panels(spectrogram_window), config)
-    decibels = eeg_spectrogram(eeg_window, config)
+    decibels = chains_spectrogram(filtered, config)
     computed = scale_log_power(decibels * (np.log(10) / 10), config)  # dB -> natural log
     halves = [
         _resize_panels(panels, config.panel_shape, frequencies, config).reshape(
@@ -337,4 +382,14 @@ def model_input_image(
             (computed, eeg_frequencies(config)),
         )
     ]
-    return np.concatenate(halves, axis=1).astype(np.float32)
+    return {
+        "images": np.concatenate(halves, axis=1).astype(np.float32),
+        "signals": model_input_signals(filtered, config),
+    }
+
+
+def model_input_image(
+    spectrogram_window: np.ndarray, eeg_window: np.ndarray, config: FeatureConfig
+) -> np.ndarray:
+    """The ``images`` input of ``model_inputs``: one (height, width) float32 image."""
+    return model_inputs(spectrogram_window, eeg_window, config)["images"]

@@ -39,6 +39,13 @@ def bipolar_pairs(region: str) -> list[tuple[str, str]]:
     return list(pairwise(chain))
 
 
+#: The 16 bipolar chains in the order of the 1-D model's input channels: LL, RL, LP, RP,
+#: each from front to back ("Fp1-F7", "F7-T3", ...).
+BIPOLAR_CHAINS: tuple[str, ...] = tuple(
+    f"{anode}-{cathode}" for region in REGIONS for anode, cathode in bipolar_pairs(region)
+)
+
+
 #: Spectrogram bins are FFT bins 3..102 of a 1024-point FFT at 200 Hz (step 0.1953 Hz).
 SPECTROGRAM_FFT_SIZE = 1024
 SPECTROGRAM_FIRST_BIN = 3

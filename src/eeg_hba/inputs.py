@@ -1,8 +1,10 @@
 """tf.data input pipelines streamed from model-input shards, with augmentations.
 
-Shards are read whole, several in parallel (images are stored as float16 and given to the
-model as float32), windows are selected by the index, shuffled within a bounded buffer,
-augmented, batched and prefetched: the training set is never held in memory whole.
+A model reads the shard array its input is named after (``model_input``): ``images``
+for the image backbones, ``signals`` for the 1-D model. Shards are read whole, several
+in parallel (inputs are stored as float16 and given to the model as float32), windows
+are selected by the index, shuffled within a bounded buffer, augmented, batched and
+prefetched: the training set is never held in memory whole.
 Every random choice (shard order, shuffle, augmentation) follows from the ``seed``: the
 same seed gives the same batches, run after run.
 No Kedro imports.
@@ -11,11 +13,12 @@ No Kedro imports.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from eeg_hba.hms import CLASSES, REGIONS
+from eeg_hba.hms import BIPOLAR_CHAINS, CLASSES, REGIONS
 
 ShardLoader = Callable[[], Mapping[str, np.ndarray]]
 _SWAPPED_PANELS = [REGIONS.index(r) for r in ("RL", "LL", "RP", "LP")]
@@ -23,7 +26,9 @@ _SWAPPED_PANELS = [REGIONS.index(r) for r in ("RL", "LL", "RP", "LP")]
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Training-time augmentations, each applied with its own probability."""
+    """Training-time augmentations, each applied with its own probability; values come
+    from ``parameters_training.yml``. Images take the swap, shift and masks; signals the
+    swap, shift, chain dropout and amplitude scaling."""
 
     hemisphere_swap: float = 0.5  # LL<->RL and LP<->RP: the class does not change
     time_shift: float = 0.5
@@ -31,6 +36,8 @@ class AugmentConfig:
     time_mask: float = 0.3
     frequency_mask: float = 0.3
     max_mask_fraction: float = 0.15
+    chain_dropout: float = 0.1  # signals: each chain zeroed with this probability
+    amplitude_scale: float = 0.5  # signals: this probability of a gain from 1/1.25 to 1.25
 
 
 def _selected_positions(index: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -40,14 +47,29 @@ def _selected_positions(index: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def example_images(shards: dict[str, ShardLoader], count: int = 2) -> np.ndarray:
-    """The first ``count`` model-input images, as a batch a model takes (n, H, W, 1)."""
-    return shards[min(shards)]()["images"][:count, ..., None].astype(np.float32)
+#: The most a window's amplitude is scaled up or down by ``amplitude_scale``.
+MAX_GAIN = 1.25
 
 
-def image_shape(shards: dict[str, ShardLoader]) -> tuple[int, int]:
-    """(height, width) of the model-input images: what preprocessing wrote."""
-    return example_images(shards, 1).shape[1:3]
+def model_input(model: keras.Model) -> tuple[str, tuple[int, ...]]:
+    """The shard array ``model`` reads (its input's name: ``images`` or ``signals``) and
+    the shape of one example as it takes it, e.g. (96, 64, 1) or (1000, 16)."""
+    return model.inputs[0].name, tuple(model.input_shape[1:])
+
+
+def stored_shape(shards: dict[str, ShardLoader], key: str) -> tuple[int, ...]:
+    """The shape of one stored example of shard array ``key``: what preprocessing wrote,
+    e.g. (height, width) of the images, (samples, chains) of the signals."""
+    return tuple(shards[min(shards)]()[key].shape[1:])
+
+
+def example_inputs(
+    shards: dict[str, ShardLoader], model: keras.Model, count: int = 2
+) -> np.ndarray:
+    """The first ``count`` stored examples of what ``model`` reads, as a batch it takes."""
+    key, shape = model_input(model)
+    values = shards[min(shards)]()[key][:count]
+    return values.astype(np.float32).reshape(len(values), *shape)
 
 
 def prediction_order(index: pd.DataFrame) -> pd.DataFrame:
@@ -67,7 +89,7 @@ def middle_images(index: pd.DataFrame) -> pd.DataFrame:
 def window_dataset(
     shards: dict[str, ShardLoader],
     index: pd.DataFrame,
-    image_shape: tuple[int, int],
+    model_input: tuple[str, tuple[int, ...]],
     batch_size: int,
     *,
     training: bool = False,
@@ -76,12 +98,14 @@ def window_dataset(
     with_targets: bool = True,
     drop_remainder: bool = False,
 ) -> tf.data.Dataset:
-    """Batches of ``(image[H, W, 1], target[6])`` (or images alone) for the rows of ``index``.
+    """Batches of ``(input, target[6])`` (or inputs alone) for the rows of ``index``:
+    ``model_input`` says which shard array and in which shape (``model_input(model)``).
 
     Unless ``training``, the order is that of ``prediction_order(index)``. With
     ``drop_remainder``, whole batches only: a last partial batch is left out.
     """
     positions = _selected_positions(index)
+    key, shape = model_input
 
     def read(shard: bytes) -> tuple[np.ndarray, np.ndarray]:
         """The selected windows of one shard, read whole (a shard is small)."""
@@ -91,13 +115,14 @@ def window_dataset(
             targets = arrays["targets"][keep]
         else:  # unlabelled (test) windows
             targets = np.zeros((len(keep), len(CLASSES)), np.float32)
-        return arrays["images"][keep].astype(np.float32)[..., None], targets  # stored float16
+        inputs = arrays[key][keep].astype(np.float32)  # stored float16
+        return inputs.reshape(len(keep), *shape), targets
 
     def as_tensors(shard: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        images, targets = tf.numpy_function(read, [shard], (tf.float32, tf.float32))
-        images.set_shape((None, *image_shape, 1))
+        inputs, targets = tf.numpy_function(read, [shard], (tf.float32, tf.float32))
+        inputs.set_shape((None, *shape))
         targets.set_shape((None, len(CLASSES)))
-        return images, targets
+        return inputs, targets
 
     names = tf.data.Dataset.from_tensor_slices(sorted(positions))
     if training:
@@ -112,16 +137,18 @@ def window_dataset(
         .apply(tf.data.experimental.assert_cardinality(windows))
     )
     if not with_targets:
-        dataset = dataset.map(lambda image, target: image)
+        dataset = dataset.map(lambda inputs, target: inputs)
     if training:
         dataset = dataset.shuffle(4 * batch_size, seed=seed, reshuffle_each_iteration=True)
         if augment is not None:
             # One stateless seed per window, new each epoch: augmentations in parallel
             # calls stay reproducible, which stateful random ops in a map are not.
             seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+            augment_window = AUGMENTATIONS[key]
             dataset = tf.data.Dataset.zip(dataset, seeds).map(
                 lambda window, window_seed: (
-                    augment_image(window[0], augment, window_seed), window[1]
+                    augment_window(window[0], augment, window_seed),
+                    window[1],
                 ),
                 num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True,
@@ -190,3 +217,34 @@ def augment_image(image: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> t
     )
     frequency_mask = mask_or_ones(config.frequency_mask, panel)
     return image * tf.tile(frequency_mask, [len(REGIONS)])[:, None, None]
+
+
+def swap_chains(signals: tf.Tensor) -> tf.Tensor:
+    """Mirror left and right: chains of LL, RL, LP, RP become those of RL, LL, RP, LP."""
+    regions = tf.split(signals, len(REGIONS), axis=-1)
+    return tf.concat([regions[i] for i in _SWAPPED_PANELS], axis=-1)
+
+
+def augment_signals(signals: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> tf.Tensor:
+    """Random hemisphere swap, time shift (up to ``max_shift_fraction`` of the window,
+    wrapping round as the image's does), chain dropout and amplitude scaling of one
+    (samples, 16 chains) window. ``seed`` (two integers) decides every random choice."""
+    draws = iter(tf.unstack(tf.random.split(tf.cast(seed, tf.int64), 7)))
+
+    def chance(probability: float) -> tf.Tensor:
+        return tf.random.stateless_uniform((), next(draws)) < probability
+
+    signals = tf.cond(chance(config.hemisphere_swap), lambda: swap_chains(signals),
+                      lambda: signals)  # fmt: skip
+    max_shift = max(1, int(signals.shape[0] * config.max_shift_fraction))
+    shift = tf.random.stateless_uniform((), next(draws), -max_shift, max_shift + 1, tf.int32)
+    signals = tf.cond(chance(config.time_shift), lambda: tf.roll(signals, shift, axis=0),
+                      lambda: signals)  # fmt: skip
+    kept = tf.random.stateless_uniform((len(BIPOLAR_CHAINS),), next(draws)) >= config.chain_dropout
+    log_gain = tf.random.stateless_uniform((), next(draws), -1.0, 1.0) * np.log(MAX_GAIN)
+    gain = tf.where(chance(config.amplitude_scale), tf.exp(log_gain), 1.0)
+    return signals * tf.cast(kept, tf.float32)[None, :] * gain
+
+
+#: How each kind of model input is augmented, by shard array.
+AUGMENTATIONS = {"images": augment_image, "signals": augment_signals}

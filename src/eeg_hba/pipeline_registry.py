@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline
 
-from eeg_hba.models import BACKBONES
+from eeg_hba.models import MODELS
 from eeg_hba.pipelines import (
     classical,
     evaluation,
@@ -15,15 +15,15 @@ from eeg_hba.pipelines import (
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """``train_all`` (the four backbones and the classical baseline) and each
-    ``train_<backbone>`` include the steps upstream of training; ``predict`` includes the
-    test-window steps upstream of it, with the same code.
+    """``train_all`` (the four image backbones, the 1-D signal network and the classical
+    baseline) and each ``train_<model>`` include the steps upstream of training;
+    ``predict`` includes the test-window steps upstream of it, with the same code.
 
     The raw data comes from ``raw_data_dir``; when that is the (missing) synthetic folder,
     ``eeg_hba.hooks.EmbeddedDataHook`` generates it first.
     """
     upstream = ingestion.create_pipeline() + preprocessing.create_pipeline()
-    backbones = {backbone: training.create_pipeline(backbone) for backbone in BACKBONES}
+    models = {name: training.create_pipeline(name) for name in MODELS}
     test_windows = ingestion.create_pipeline().only_nodes("validate_test_windows")
     test_inputs = preprocessing.create_pipeline().only_nodes_with_namespaces(["test_inputs"])
     pipelines = {
@@ -31,8 +31,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         "ingestion": ingestion.create_pipeline(),
         "preprocessing": preprocessing.create_pipeline(),
         "classical": upstream + classical.create_pipeline(),
-        "train_all": upstream + classical.create_pipeline() + sum(backbones.values(), Pipeline([])),
-        **{f"train_{name}": upstream + pipeline for name, pipeline in backbones.items()},
+        "train_all": upstream + classical.create_pipeline() + sum(models.values(), Pipeline([])),
+        **{f"train_{name}": upstream + pipeline for name, pipeline in models.items()},
         "evaluation": evaluation.create_pipeline(),
         "predict": test_windows + test_inputs + predict.create_pipeline(),
     }

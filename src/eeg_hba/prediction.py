@@ -13,10 +13,11 @@ from eeg_hba.classical import ClassicalModel
 from eeg_hba.contract import validate_submission
 from eeg_hba.evaluation import blend, mean_over_images
 from eeg_hba.hms import SUBMISSION_COLUMNS
-from eeg_hba.inputs import prediction_order, window_dataset
+from eeg_hba.inputs import model_input, prediction_order, window_dataset
 from eeg_hba.shards import gather
 
-#: An ensemble member: a backbone (from the images) or the classical baseline (features).
+#: An ensemble member: a Keras model (a backbone from the images, the 1-D model from the
+#: signals) or the classical baseline (from the features).
 Member = keras.Model | ClassicalModel
 
 logger = logging.getLogger(__name__)
@@ -26,8 +27,8 @@ def predict_windows(
     model: Member, shards: dict, rows: pd.DataFrame, batch_size: int
 ) -> pd.DataFrame:
     """``eeg_id`` + six probabilities for the EEGs of ``rows`` of a model-input index,
-    streamed from the shards (a backbone's images at the size it was built for, the
-    classical baseline's features): the mean over each EEG's images.
+    streamed from the shards (what a Keras model reads, in the shape it was built for; the
+    classical baseline's features): the mean over each EEG's windows.
 
     Keras shows a progress bar with an ETA: the dataset knows its number of batches.
     """
@@ -35,10 +36,9 @@ def predict_windows(
     if isinstance(model, ClassicalModel):
         probabilities = model.predict_proba(gather(ordered, shards, "features"))
         return mean_over_images(ordered["eeg_id"].to_numpy(), probabilities)
-    shape = tuple(model.input_shape[1:3])
-    dataset = window_dataset(shards, ordered, shape, batch_size, with_targets=False)
+    dataset = window_dataset(shards, ordered, model_input(model), batch_size, with_targets=False)
     logger.info(
-        "Predicting %d images in %d batches with %s",
+        "Predicting %d windows in %d batches with %s",
         len(ordered), int(dataset.cardinality()), model.name,
     )  # fmt: skip
     probabilities = model.predict(dataset, verbose=1)

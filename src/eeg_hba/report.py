@@ -76,15 +76,38 @@ def comparison_markdown(table: pd.DataFrame, ensemble: dict | None = None) -> st
     return "\n".join(lines)
 
 
+def _difference(scores: dict, reference: str) -> str:
+    """The mean KL difference against ``reference`` and its interval, as text."""
+    key = f"kl_difference_vs_{reference}"
+    return f"{scores[key]:+.3f} [{scores[f'{key}_ci_low']:+.3f}, {scores[f'{key}_ci_high']:+.3f}]"
+
+
 def ensemble_sentence(ensemble: dict) -> str:
-    """Whether the ensemble earns its place over its best member, in one sentence."""
+    """Whether the ensemble earns its place over its best member, and whether the signal
+    networks earn theirs in it (against the ensemble refitted without them)."""
+    sentences = [_best_member_sentence(ensemble)]
+    verdict = ensemble.get("beats_ensemble_without_signal_networks")
+    if verdict is not None:
+        difference = _difference(ensemble, "ensemble_without_signal_networks")
+        sentences.append(
+            {
+                "yes": "With the 1-D signal network the ensemble scores better than refitted "
+                f"without it: KL difference {difference}.",
+                "tie": "With the 1-D signal network the ensemble does not score better than "
+                f"refitted without it, with confidence: KL difference {difference}.",
+            }.get(
+                verdict,
+                "With the 1-D signal network the ensemble scores worse than refitted "
+                f"without it: KL difference {difference}.",
+            )
+        )
+    return " ".join(sentences)
+
+
+def _best_member_sentence(ensemble: dict) -> str:
     verdict = ensemble.get("beats_best_member")
     best = ensemble.get("best_member")
-    difference = (
-        f"{ensemble['kl_difference_vs_best_member']:+.3f} "
-        f"[{ensemble['kl_difference_vs_best_member_ci_low']:+.3f}, "
-        f"{ensemble['kl_difference_vs_best_member_ci_high']:+.3f}]"
-    )
+    difference = _difference(ensemble, "best_member")
     if verdict == "yes":
         return f"The ensemble beats its best member, {best}: KL difference {difference}."
     if verdict == "tie":

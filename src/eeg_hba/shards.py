@@ -8,9 +8,11 @@ all-NaN channels) and the windows that become images are cut from the rows that 
 A shard records the rows that broke a rule with the rule; whether they stop the run or
 are left out is decided after the pass, so a shard's content never depends on it.
 
-Images are stored as float16 (``SHARD_IMAGE_DTYPE``): standardised values of a few
-units, kept to about 3 significant digits, half the size of float32; the training input
-pipeline reads them back as float32. The classical baseline's features
+Each window becomes the inputs of both kinds of model (``eeg_hba.features.model_inputs``):
+an image (``images``) and the 16 filtered chains (``signals``), stored as float16
+(``SHARD_INPUT_DTYPE``): values of a few units, kept to about 3 significant digits, half
+the size of float32; the training input pipeline reads them back as float32 (one array
+at a time: a model reads only its own). The classical baseline's features
 (``eeg_hba.classical.window_features``) of each image window are computed in the same
 pass, from the same windows. Shards are computed one at a time per worker; memory does
 not grow with the number of windows. No pandera (worker processes import this module;
@@ -26,8 +28,9 @@ import pandas as pd
 import pyarrow as pa
 
 from eeg_hba.classical import FEATURE_NAMES, window_features
-from eeg_hba.features import FeatureConfig, given_panels, model_input_image
+from eeg_hba.features import FeatureConfig, given_panels, model_inputs
 from eeg_hba.hms import (
+    BIPOLAR_CHAINS,
     EEG_CHANNELS,
     SPECTROGRAM_TIME_COLUMN,
     SPECTROGRAM_VALUE_COLUMNS,
@@ -47,7 +50,7 @@ from eeg_hba.windows import (
 
 Loader = Callable[[], pa.Table]
 ShardLoader = Callable[[], Mapping[str, np.ndarray]]
-SHARD_IMAGE_DTYPE = np.float16
+SHARD_INPUT_DTYPE = np.float16
 #: What a shard records about each rule a row broke: its row, the column naming the
 #: file (eeg_id or spectrogram_id), the file's id and the problem with the file.
 PROBLEM_KEYS = ("problem_row", "problem_column", "problem_file_id", "problem")
@@ -212,7 +215,8 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
     planned_of_eeg = planned.groupby("eeg_id", sort=False).indices  # several, if need be
     planned_windows = list(planned.itertuples())
     found: list[tuple[int, str, int, str]] = []
-    images, features, windows = [], [], []
+    inputs: dict[str, list[np.ndarray]] = {"images": [], "signals": []}
+    features, windows = [], []
 
     def check_file(kind: _FileKind, load: Loader, at: np.ndarray, check) -> tuple[dict, np.ndarray]:
         """Checked windows of the file for rows ``at``, and which of those rows break a rule."""
@@ -247,15 +251,19 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
             for window in chosen:
                 given_window = given[window.spectrogram_label_offset_seconds]
                 eeg_window = eeg[window.eeg_label_offset_seconds]
-                images.append(model_input_image(given_window, eeg_window, job.config))
+                for key, values in model_inputs(given_window, eeg_window, job.config).items():
+                    inputs[key].append(values)
                 features.append(window_features(given_panels(given_window), eeg_window))
                 windows.append(window)
     made = pd.DataFrame(windows)
     columns = list(zip(*found, strict=True)) or [(), (), (), ()]
+    config = job.config
+    signal_shape = (config.signal_seconds * config.signal_sampling_hz, len(BIPOLAR_CHAINS))
     arrays = {
-        "images": np.array(images, dtype=SHARD_IMAGE_DTYPE).reshape(
-            -1, job.config.image_height, job.config.image_width
+        "images": np.array(inputs["images"], dtype=SHARD_INPUT_DTYPE).reshape(
+            -1, config.image_height, config.image_width
         ),
+        "signals": np.array(inputs["signals"], dtype=SHARD_INPUT_DTYPE).reshape(-1, *signal_shape),
         "features": np.array(features, dtype=np.float32).reshape(-1, len(FEATURE_NAMES)),
         "eeg_id": made["eeg_id"].to_numpy(np.int64) if windows else np.empty(0, np.int64),
         "fingerprint": shard_fingerprint(job),

@@ -35,9 +35,9 @@ import tensorflow as tf
 
 from eeg_hba.config import typed_config
 from eeg_hba.distributed import multi_worker_strategy, synchronize_batch_norm
-from eeg_hba.inputs import AugmentConfig, middle_images, window_dataset
+from eeg_hba.inputs import AugmentConfig, middle_images, model_input, window_dataset
 from eeg_hba.labels import ModelRun, fold_rows
-from eeg_hba.models import build_model, compile_model
+from eeg_hba.models import build_network, compile_model
 from eeg_hba.multi_worker import is_chief
 
 logger = logging.getLogger(__name__)
@@ -302,7 +302,7 @@ def fit_two_stages(
             ("high-vote rows", config.stage2, high_train,
              high_validation if not high_validation.empty else validation)
         )  # fmt: skip
-    shape = tuple(model.input_shape[1:3])
+    reads = model_input(model)
     if replicas > 1:
         synchronize_batch_norm(model)
     history = pd.DataFrame()
@@ -319,11 +319,11 @@ def fit_two_stages(
         else:
             model.optimizer.learning_rate.assign(stage.learning_rate)
             model.fit(
-                window_dataset(shards, rows, shape, batch_size, training=True,
+                window_dataset(shards, rows, reads, batch_size, training=True,
                                seed=run.seed * 100 + number, augment=config.augment,
                                drop_remainder=whole_batches),
                 validation_data=window_dataset(
-                    shards, middle_images(validation_rows), shape, batch_size
+                    shards, middle_images(validation_rows), reads, batch_size
                 ),
                 shuffle=False,  # window_dataset shuffles the training rows itself
                 initial_epoch=len(history),
@@ -345,13 +345,14 @@ def train_model_run(
     run: ModelRun,
     shards: dict,
     index: pd.DataFrame,
-    image_shape: tuple[int, int],
+    input_shape: tuple[int, ...],
     config: TrainingConfig,
     strategy: tf.distribute.Strategy,
     backup: Path,
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> tuple[keras.Model, pd.DataFrame]:
-    """One model of the backbone, built from the run's seed and trained on its folds.
+    """One model of the backbone, built from the run's seed for stored examples of
+    ``input_shape`` (``eeg_hba.inputs.stored_shape``) and trained on its folds.
 
     A model run that finished before a crash is loaded from the backup, not trained again.
     """
@@ -364,8 +365,8 @@ def train_model_run(
     tf.config.experimental.enable_op_determinism()  # the same seed, the same numbers
     keras.utils.set_random_seed(run.seed)  # weights, dropout and Keras' own draws
     with strategy.scope():  # the model's variables live on the strategy's devices
-        model = build_model(
-            config.backbone, *image_shape, config.weights, config.dropout,
+        model = build_network(
+            config.backbone, input_shape, config.weights, config.dropout,
             config.batch_norm_momentum,
         )  # fmt: skip
     history = fit_two_stages(model, shards, index, config, run, folder, callbacks)

@@ -25,6 +25,7 @@ from eeg_hba.evaluation import (
     uniform_baseline,
 )
 from eeg_hba.labels import ModelRun, data_set_tag, fold_rows, holdout_rows
+from eeg_hba.models import SIGNAL_NETWORKS
 from eeg_hba.plots import comparison_figure, confusion_figure, reliability_figure
 from eeg_hba.prediction import Member, predict_windows
 from eeg_hba.report import comparison_markdown, comparison_table
@@ -34,6 +35,8 @@ from eeg_hba.tracking import register_model, source_commit
 
 logger = logging.getLogger(__name__)
 CLASSICAL = "classical"
+#: The reference that says what the signal networks add: the ensemble refitted without them.
+WITHOUT_SIGNALS = "ensemble_without_signal_networks"
 
 
 def predict_backbone(
@@ -181,9 +184,19 @@ def evaluate_baselines(
 
 def fit_ensemble(
     label_table: pd.DataFrame, **validation_predictions: pd.DataFrame
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Weights on the members' out-of-fold predictions (the Keras models' and the
+    classical baseline's, each the mean over seeds) minimising KL; and the weights refitted
+    without the signal networks, the ensemble they are tested against."""
+    without = {k: v for k, v in validation_predictions.items() if k not in SIGNAL_NETWORKS}
+    return _ensemble_weights(label_table, validation_predictions), _ensemble_weights(
+        label_table, without
+    )
+
+
+def _ensemble_weights(
+    label_table: pd.DataFrame, validation_predictions: dict[str, pd.DataFrame]
 ) -> dict[str, float]:
-    """Weights on the members' out-of-fold predictions (the backbones' and the classical
-    baseline's, each the mean over seeds) minimising KL."""
     out_of_fold = {
         name: mean_over_seeds(predictions.drop(columns="fold"))
         for name, predictions in validation_predictions.items()
@@ -230,14 +243,16 @@ def log_ensemble(
 def evaluate_ensemble(
     label_table: pd.DataFrame,
     weights: dict[str, float],
+    weights_without_signals: dict[str, float],
     summary: dict,
     params: dict,
     raw_data_dir: str,
     **holdout_predictions: pd.DataFrame,
 ) -> tuple[pd.DataFrame, dict]:
-    """The blended held-out predictions (per seed) of the members (the backbones and the
-    classical baseline) and their scores, tested against the best member too, logged into
-    the ensemble's run and linked to its logged model, which is registered."""
+    """The blended held-out predictions (per seed) of the members (the Keras models and the
+    classical baseline) and their scores, tested against the best member and against the
+    ensemble without the signal networks too, logged into the ensemble's run and linked to
+    its logged model, which is registered."""
     blended = blend(holdout_predictions, weights)
     holdout = holdout_rows(label_table)
     members = {
@@ -245,8 +260,11 @@ def evaluate_ensemble(
         for name, predictions in holdout_predictions.items()
     }
     best = min(members, key=members.get)
-    references = {**_references(label_table, holdout_predictions[CLASSICAL]),
-                  "best_member": holdout_predictions[best]}  # fmt: skip
+    references = {
+        **_references(label_table, holdout_predictions[CLASSICAL]),
+        "best_member": holdout_predictions[best],
+        WITHOUT_SIGNALS: blend(holdout_predictions, weights_without_signals),
+    }
     scores = {
         "kind": "ensemble",
         **score_model(label_table, blended, references, params["bootstrap_resamples"],

@@ -3,7 +3,7 @@ report."""
 
 from kedro.pipeline import Node, Pipeline
 
-from eeg_hba.models import BACKBONES
+from eeg_hba.models import MODELS
 
 from .nodes import (
     CLASSICAL,
@@ -20,8 +20,9 @@ from .nodes import (
 #: predictions): a namespace that also took the classical baseline's held-out predictions
 #: would feed a model_output dataset into a models one, and kedro-viz hides circular layers.
 SCORES = "evaluation"
-#: What the ensemble blends: the backbones and the classical baseline.
-MEMBERS = (*BACKBONES, CLASSICAL)
+#: What the ensemble blends: the Keras models (image backbones, signal network) and the
+#: classical baseline.
+MEMBERS = (*MODELS, CLASSICAL)
 SHARED_PARAMETERS = {"params:evaluation", "params:raw_data_dir"}
 
 
@@ -77,7 +78,7 @@ def scoring_pipeline(name: str, against_classical: bool) -> Pipeline:
 def create_pipeline(**kwargs) -> Pipeline:
     per_model = sum(
         (predicting_pipeline(name) + scoring_pipeline(name, against_classical=True)
-         for name in BACKBONES),
+         for name in MODELS),
         scoring_pipeline("classical", against_classical=False),
     )  # fmt: skip
     shared = Pipeline(
@@ -99,7 +100,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "label_table": "label_table",
                     **{name: f"{name}.validation_predictions" for name in MEMBERS},
                 },
-                "ensemble_weights",
+                ["ensemble_weights", "ensemble_weights_without_signal_networks"],
                 name="fit_ensemble",
             ),
             Node(
@@ -121,6 +122,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 {
                     "label_table": "label_table",
                     "weights": "ensemble_weights",
+                    "weights_without_signals": "ensemble_weights_without_signal_networks",
                     "summary": "ensemble_summary",
                     "params": "params:evaluation",
                     "raw_data_dir": "params:raw_data_dir",
@@ -135,7 +137,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "baseline_scores": "baseline_scores",
                     "ensemble": "ensemble_scores",
                     "classical": f"{SCORES}.classical.holdout_scores",
-                    **{name: f"{SCORES}.{name}.holdout_scores" for name in BACKBONES},
+                    **{name: f"{SCORES}.{name}.holdout_scores" for name in MODELS},
                 },
                 ["comparison_table", "comparison_report", "comparison_figure"],
                 name="comparison_report",

@@ -10,9 +10,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from eeg_hba.distributed import weights_digest
-from eeg_hba.inputs import example_images, image_shape
+from eeg_hba.inputs import example_inputs, stored_shape
 from eeg_hba.labels import model_runs
-from eeg_hba.models import average_models, use_mixed_precision_if_gpu
+from eeg_hba.models import (
+    SIGNAL_NETWORKS,
+    average_models,
+    input_key,
+    use_mixed_precision_if_gpu,
+)
 from eeg_hba.plots import training_curve
 from eeg_hba.tracking import MlflowEpochLogger, end_interrupted_runs, log_keras_model
 from eeg_hba.training import (
@@ -33,7 +38,7 @@ def train_backbone(
     model. A failure ends the runs as FAILED; a killed run is marked KILLED by the next
     one, which resumes its training (tag ``resumed_from``)."""
     config = TrainingConfig.from_params(defaults, overrides)
-    shape = image_shape(shards)
+    shape = stored_shape(shards, input_key(config.backbone))
     policy = use_mixed_precision_if_gpu(config.mixed_precision)
     strategy = distribution_strategy(config.distribution)
     interrupted = end_interrupted_runs(config.backbone)
@@ -47,7 +52,7 @@ def train_backbone(
             mlflow.set_tag("resumed_from", interrupted[0])  # it continues that run's epochs
         mlflow.log_params(
             {**config.as_flat_dict(), "precision_policy": policy,
-             "replicas": strategy.num_replicas_in_sync, "image_shape": str(shape)}
+             "replicas": strategy.num_replicas_in_sync, "input_shape": str(shape)}
         )  # fmt: skip
         started = time.perf_counter()
         for model_run in model_runs(config.seed, config.seeds, config.folds):
@@ -73,10 +78,10 @@ def train_backbone(
             "Trained %s in %.0f s, weights digest %s",
             config.backbone, seconds, weights_digest(model.get_weights()),
         )  # fmt: skip
-        model_id = log_keras_model(model, example_images(shards), name=config.backbone)
+        model_id = log_keras_model(model, example_inputs(shards, model), name=config.backbone)
     summary = {
         "model": config.backbone,
-        "kind": "backbone",
+        "kind": "signal network" if config.backbone in SIGNAL_NETWORKS else "backbone",
         "backbone": config.backbone,
         "mlflow_run_id": run.info.run_id,
         "mlflow_model_id": model_id,
