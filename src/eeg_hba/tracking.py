@@ -32,9 +32,9 @@ class _KerasFlavor:
 
 def log_keras_model(model: keras.Model, example: np.ndarray, name: str) -> str:
     """``model`` as an MLflow model of the active run named ``name`` (as MLflow's Models
-    view lists it), Keras flavour, with its signature (image tensor in, six probabilities
-    out) and ``example`` (a batch of real model-input images) as input example; returns
-    the LoggedModel's id."""
+    view lists it), Keras flavour, with its signature (its input tensor, images or
+    signals, in; six probabilities out) and ``example`` (a batch of real model inputs) as
+    input example; returns the LoggedModel's id."""
     signature = infer_signature(example, model.predict(example, verbose=0))
     info = Model.log(
         artifact_path=None,  # MLflow 3 names logged models with ``name``
