@@ -209,22 +209,28 @@ def training(inputs: Path, model_name: str, batch_size: int, steps: int) -> dict
 
 
 def untrained_models(project: Path, image_size: int) -> dict:
-    """Every backbone, untrained, and equal ensemble weights, saved through the project's
+    """Every Keras model (the backbones at ``image_size`` square, the 1-D network on the
+    default signals), untrained, and equal ensemble weights, saved through the project's
     catalog: ``predict`` then costs what it costs with trained ones."""
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
-    from eeg_hba.models import BACKBONES, build_model  # noqa: PLC0415
+    from eeg_hba.features import FeatureConfig  # noqa: PLC0415
+    from eeg_hba.hms import BIPOLAR_CHAINS  # noqa: PLC0415
+    from eeg_hba.models import MODELS, build_network, input_key  # noqa: PLC0415
 
+    signals = FeatureConfig()
+    shapes = {
+        "images": (image_size, image_size),
+        "signals": (signals.signal_seconds * signals.signal_sampling_hz, len(BIPOLAR_CHAINS)),
+    }
     bootstrap_project(project)
     with KedroSession.create(project_path=project) as session:
         catalog = session.load_context().catalog
-        for backbone in BACKBONES:
-            catalog.save(
-                f"{backbone}.model", build_model(backbone, image_size, image_size, None, 0.2)
-            )
-        catalog.save("ensemble_weights", dict.fromkeys(BACKBONES, 1 / len(BACKBONES)))
-    return {"backbones": len(BACKBONES)}
+        for name in MODELS:
+            catalog.save(f"{name}.model", build_network(name, shapes[input_key(name)], None, 0.2))
+        catalog.save("ensemble_weights", dict.fromkeys(MODELS, 1 / len(MODELS)))
+    return {"models": len(MODELS)}
 
 
 def _model_inputs(project: Path, namespace: str) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:

@@ -347,7 +347,7 @@ def report(results: dict, args: argparse.Namespace) -> str:
         "## Prediction",
         "",
         "The `predict` pipeline on the largest size's raw test folder: test.csv checked,",
-        "test windows preprocessed, the four backbones loaded and blended, submission rows",
+        "test windows preprocessed, the Keras models loaded and blended, submission rows",
         "written (models untrained: the cost is the same).",
         "",
         _table(

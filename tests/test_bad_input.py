@@ -58,6 +58,19 @@ def _with_nan(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def _with_infinity(frame: pd.DataFrame, row: int, column: str, sign: float) -> pd.DataFrame:
+    frame.loc[frame.index[row], column] = sign * np.inf
+    return frame
+
+
+def _edit_spectrogram(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        path = folder / "train_spectrograms/10200.parquet"
+        change(pd.read_parquet(path)).to_parquet(path)
+
+    return edit
+
+
 def _eeg_rule(rule: str, rows=EEG_1020_ROWS) -> list[str]:
     return [
         f"train.csv, row {r} (line {r + 2}): column 'eeg_id' value 1020 breaks rule: "
@@ -165,6 +178,27 @@ BAD_INPUTS = {
     "all-NaN window": (
         _edit_eeg(lambda eeg: _with_nan(eeg, list(EEG_CHANNELS))),
         _eeg_rule("has only NaN in the window at offset 10.0 s", rows=[6]),
+    ),
+    # sample 100 (0.5 s) lies only in the window at offset 0 s (row 4); offsets 4 and 10 s
+    # follow
+    "+inf in an EEG window": (
+        _edit_eeg(lambda eeg: _with_infinity(eeg, 100, "T3", +1)),
+        _eeg_rule(
+            "must hold only finite values or NaN in the window at offset 0.0 s, has +inf or "
+            "-inf in 1 column(s): ['T3']",
+            rows=[4],
+        ),
+    ),
+    # file row 150, the frame at 301 s: only in the 600 s window at offset 300 s (row 4),
+    # not in those at 304 or 310 s
+    "-inf in a spectrogram window": (
+        _edit_spectrogram(lambda frame: _with_infinity(frame, 150, "LL_0.59", -1)),
+        [
+            "train.csv, row 4 (line 6): column 'spectrogram_id' value 10200 breaks rule: "
+            "referenced file {folder}/train_spectrograms/10200.parquet must hold only finite "
+            "values or NaN in the window at offset 300.0 s, has +inf or -inf in 1 column(s): "
+            "['LL_0.59']"
+        ],
     ),
     "duplicate label_id": (
         _edit_rows(lambda rows: rows[3].update(label_id=1)),

@@ -10,13 +10,17 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import keras
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from eeg_hba.hms import VOTE_COLUMNS
 from eeg_hba.models import MODELS, input_key
+from eeg_hba.prediction import predict_windows
+from eeg_hba.serving import log_ensemble_model
 
 from .servers import HOST, free_port, serving
 
@@ -115,6 +119,31 @@ def test_the_registered_ensemble_predicts_the_submission_from_the_raw_folder(
     test = pd.read_csv(raw_folder / "test.csv")
     predicted = ensemble.predict(test, params={"raw_data_dir": str(raw_folder)})
     pd.testing.assert_frame_equal(predicted, submission, check_exact=False, rtol=0, atol=1e-6)
+
+
+def test_the_served_model_runs_the_signal_network_from_raw_files(
+    client, ensemble, trained_project, raw_folder
+):
+    """Whatever weight the tiny run gave it: an ensemble of the 1-D network alone, logged as
+    the pipeline logs the ensemble (its settings), predicts from the raw test files what the
+    network predicts from the test shards preprocessing wrote."""
+    name = "resnet1d_raw_eeg"
+    (path,) = (trained_project / f"data/06_models/{name}/model.keras").glob("*/model.keras")
+    network = keras.saving.load_model(path, safe_mode=True)
+    test = pd.read_csv(raw_folder / "test.csv")
+    with mlflow.start_run(experiment_id=_experiment_id(client)):
+        model_id = log_ensemble_model(
+            {name: network}, {name: 1.0}, ensemble.model_config, test.head(1), str(raw_folder)
+        )
+    served = mlflow.pyfunc.load_model(f"models:/{model_id}").predict(
+        test, params={"raw_data_dir": str(raw_folder)}
+    )
+    inputs = trained_project / "data/05_model_input/test_inputs"
+    shards = {p.stem: (lambda p=p: dict(np.load(p))) for p in (inputs / "shards").glob("*.npz")}
+    expected = predict_windows(network, shards, pd.read_parquet(inputs / "index.parquet"), 8)
+    expected = expected.set_index("eeg_id").loc[test["eeg_id"], list(VOTE_COLUMNS)]
+    np.testing.assert_allclose(served[list(VOTE_COLUMNS)], expected, rtol=0, atol=1e-6)
+    assert served[list(VOTE_COLUMNS)].std().max() > 0  # not one row repeated
 
 
 def test_a_bad_request_is_an_invalid_parameter_naming_the_file_or_column(ensemble, raw_folder):

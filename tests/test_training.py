@@ -158,6 +158,14 @@ def test_evaluation_report_and_submission_after_training(trained_project):
     assert report["validation_kl"].notna().sum() == len(MODELS) + 1  # and the classical model
     markdown = (trained_project / "data/08_reporting/comparison_report.md").read_text()
     assert "The ensemble" in markdown and "best member" in markdown
+    # what the 1-D network adds: the ensemble against itself refitted without it
+    assert "With the 1-D signal network the ensemble" in markdown
+    without = json.loads(
+        (trained_project / "data/06_models/ensemble_weights_without_signal_networks.json").read_text()
+    )
+    assert set(without) == {*MODELS, "classical"} - {"resnet1d_raw_eeg"}
+    ensemble = json.loads((trained_project / "data/08_reporting/ensemble/holdout_scores.json").read_text())
+    assert ensemble["beats_ensemble_without_signal_networks"] in {"yes", "tie", "no (worse)"}
     weights = json.loads((trained_project / "data/06_models/ensemble_weights.json").read_text())
     assert set(weights) == {*MODELS, "classical"}  # the classical baseline is a member
     assert sum(weights.values()) == pytest.approx(1)

@@ -8,9 +8,36 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Pipeline
 from kedro.runner import SequentialRunner
 
+from eeg_hba import run_lock
+from eeg_hba.multi_worker import chief_only
 from eeg_hba.pipelines import synthetic
 
 logger = logging.getLogger(__name__)
+#: Held by the run in progress (inside the project folder, as every output it writes).
+RUN_LOCK = "data/.kedro_run.lock"
+
+
+class RunLockHook:
+    """One run per project folder at a time (``eeg_hba.run_lock``): taken before anything
+    else of a run (before kedro-mlflow starts its MLflow run), given back when it ends.
+    Each non-chief worker of a multi-worker training locks its own scratch folder, as it
+    writes there."""
+
+    @staticmethod
+    def _path(run_params: dict) -> Path:
+        return Path(chief_only(str(Path(run_params["project_path"]) / RUN_LOCK)))
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict) -> None:
+        run_lock.acquire(self._path(run_params))
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict) -> None:
+        run_lock.release(self._path(run_params))
+
+    @hook_impl
+    def on_pipeline_error(self, run_params: dict) -> None:
+        run_lock.release(self._path(run_params))
 
 
 class EmbeddedDataHook:

@@ -2,10 +2,10 @@
 
 from kedro.config import OmegaConfigLoader
 
-from eeg_hba.hooks import EmbeddedDataHook
+from eeg_hba.hooks import EmbeddedDataHook, RunLockHook
 from eeg_hba.multi_worker import chief_only
 
-HOOKS = (EmbeddedDataHook(),)
+HOOKS = (RunLockHook(), EmbeddedDataHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -4,7 +4,8 @@ Label rows are grouped by spectrogram file (every EEG of a recording shares it; 
 rows of an EEG share its spectrogram), whole groups per shard, so each file is read by
 exactly one shard, once. While a file is in memory, the data of every labelled window
 (sub-window) that uses it is checked (``eeg_hba.windows``: not all NaN, not too many
-all-NaN channels) and the windows that become images are cut from the rows that pass.
+all-NaN channels, no +inf or -inf) and the windows that become images are cut from the
+rows that pass.
 A shard records the rows that broke a rule with the rule; whether they stop the run or
 are left out is decided after the pass, so a shard's content never depends on it.
 
@@ -43,6 +44,7 @@ from eeg_hba.windows import (
     eeg_rows,
     eeg_window_problems,
     image_windows,
+    non_finite_problems,
     spectrogram_rows,
     spectrogram_window_problems,
     unreadable_problem,
@@ -128,25 +130,25 @@ def shard_fingerprint(job: ShardJob) -> np.ndarray:
 
 def _cut_windows(
     table: pa.Table, columns: tuple[str, ...], dtype: type, places: dict[float, np.ndarray]
-) -> tuple[dict[float, np.ndarray], dict[float, np.ndarray]]:
-    """The windows at ``places`` (rows of ``table`` per offset) and their NaN masks,
-    converted and masked once over the rows they span; windows of consecutive rows are
-    views."""
+) -> tuple[dict[float, np.ndarray], dict[float, np.ndarray], dict[float, np.ndarray]]:
+    """The windows at ``places`` (rows of ``table`` per offset), their NaN masks and their
+    +-inf masks, converted and masked once over the rows they span; windows of consecutive
+    rows are views."""
     if not places:
-        return {}, {}
+        return {}, {}, {}
     first = min(int(rows[0]) for rows in places.values())
     last = max(int(rows[-1]) for rows in places.values())
     values = column_values(table, columns, first, last + 1, dtype)
-    missing = np.isnan(values)
+    missing, infinite = np.isnan(values), np.isinf(values)
     where = {
         offset: slice(rows[0] - first, rows[-1] - first + 1)
         if rows[-1] - rows[0] + 1 == len(rows)
         else rows - first
         for offset, rows in places.items()
     }
-    return (
-        {offset: values[part] for offset, part in where.items()},
-        {offset: missing[part] for offset, part in where.items()},
+    return tuple(
+        {offset: array[part] for offset, part in where.items()}
+        for array in (values, missing, infinite)
     )
 
 
@@ -182,8 +184,8 @@ def _checked_windows(
     check: Callable[[np.ndarray, float], list[str]],
 ) -> tuple[dict[float, np.ndarray], dict[float, list[str]]]:
     """The windows of one file at ``offsets``, and what is wrong with each (``check``
-    looks at a window's NaN mask): a problem of the whole file (unreadable data) is one
-    of every window."""
+    looks at a window's NaN mask; every window is checked for +-inf too): a problem of the
+    whole file (unreadable data) is one of every window."""
     try:
         table = load()
     except Exception as error:  # data pages that do not decode
@@ -194,9 +196,11 @@ def _checked_windows(
             places[offset] = kind.place(table, offset)
         except WindowError as error:  # the file changed since ingestion read its footer
             problems[offset] = [f"must hold the window: {error}"]
-    windows, masks = _cut_windows(table, kind.columns, kind.dtype, places)
+    windows, masks, infinite = _cut_windows(table, kind.columns, kind.dtype, places)
     for offset, missing in masks.items():
-        problems[offset] = check(missing, offset)
+        problems[offset] = check(missing, offset) + non_finite_problems(
+            infinite[offset], offset, kind.columns
+        )
     return windows, {offset: found for offset, found in problems.items() if found}
 
 

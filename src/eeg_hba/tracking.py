@@ -10,6 +10,8 @@ import numpy as np
 import tensorflow as tf
 from mlflow.models import Model, infer_signature
 
+from eeg_hba.run_lock import process_alive, this_process
+
 
 class MlflowEpochLogger(keras.callbacks.Callback):
     """Logs every epoch's losses and learning rate to the active MLflow run."""
@@ -48,10 +50,25 @@ def log_keras_model(model: keras.Model, example: np.ndarray, name: str) -> str:
     return info.model_id
 
 
+def process_tags() -> dict[str, str]:
+    """The tags that name the process a run belongs to (``pid``, ``host``): once that
+    process is gone, a run still RUNNING was interrupted."""
+    me = this_process()
+    return {"pid": str(me["pid"]), "host": str(me["host"])}
+
+
+def _process_gone(run: mlflow.entities.Run) -> bool:
+    """Whether the process of ``run`` has ended (or is this one, which is not running it)."""
+    pid, host = run.data.tags.get("pid"), run.data.tags.get("host")
+    if pid is None or int(pid) == os.getpid():  # no name (older runs), or this process
+        return True
+    return not process_alive(int(pid), host)
+
+
 def end_interrupted_runs(backbone: str) -> list[str]:
-    """Runs of ``backbone`` left RUNNING by a killed process, newest first: marked KILLED,
-    with their model runs and their parent ``kedro run``, so that a finished-looking run
-    really finished."""
+    """Runs of ``backbone`` left RUNNING by a process that is gone (killed), newest first:
+    marked KILLED, with their model runs and their parent ``kedro run``, so that a
+    finished-looking run really finished. Runs of a process still running are left alone."""
     client = mlflow.MlflowClient()
     active = mlflow.active_run()
     experiments = [active.info.experiment_id] if active else None
@@ -64,7 +81,7 @@ def end_interrupted_runs(backbone: str) -> list[str]:
             output_format="list",
         )
 
-    interrupted = running(f"tags.backbone = '{backbone}'")
+    interrupted = [run for run in running(f"tags.backbone = '{backbone}'") if _process_gone(run)]
     for run in interrupted:
         children = running(f"tags.mlflow.parentRunId = '{run.info.run_id}'")
         for killed in [run, *children]:

@@ -137,6 +137,22 @@ def eeg_window_problems(
     return []
 
 
+def non_finite_problems(
+    infinite: np.ndarray, offset_seconds: float, columns: Sequence[str]
+) -> list[str]:
+    """What is wrong with a window holding +inf or -inf, from its mask (rows, columns):
+    which columns. NaN is a gap the other rules weigh; an infinity is corrupt data, and
+    would turn every filtered sample and spectrum it touches into NaN or inf."""
+    if not infinite.any():
+        return []
+    names = [c for c, bad in zip(columns, infinite.any(axis=0), strict=True) if bad]
+    shown = names if len(names) <= 5 else [*names[:5], "..."]
+    return [
+        f"must hold only finite values or NaN in the window at offset {offset_seconds} s, "
+        f"has +inf or -inf in {len(names)} column(s): {shown}"
+    ]
+
+
 def spectrogram_window_problems(missing: np.ndarray, offset_seconds: float) -> list[str]:
     """What is wrong with the data of one spectrogram window, from its NaN mask: only NaN."""
     if missing.all():

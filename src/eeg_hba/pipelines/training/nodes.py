@@ -19,7 +19,12 @@ from eeg_hba.models import (
     use_mixed_precision_if_gpu,
 )
 from eeg_hba.plots import training_curve
-from eeg_hba.tracking import MlflowEpochLogger, end_interrupted_runs, log_keras_model
+from eeg_hba.tracking import (
+    MlflowEpochLogger,
+    end_interrupted_runs,
+    log_keras_model,
+    process_tags,
+)
 from eeg_hba.training import (
     TrainingConfig,
     distribution_strategy,
@@ -47,7 +52,7 @@ def train_backbone(
         mlflow.start_run(run_name=config.backbone, nested=True) as run,
         training_backup(config, len(index)) as backup,
     ):
-        mlflow.set_tag("backbone", config.backbone)
+        mlflow.set_tags({"backbone": config.backbone, **process_tags()})
         if interrupted and any(p.name != "plan.json" for p in backup.iterdir()):
             mlflow.set_tag("resumed_from", interrupted[0])  # it continues that run's epochs
         mlflow.log_params(
