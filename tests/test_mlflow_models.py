@@ -4,6 +4,7 @@ each registered with its data set, commit and a champion alias; the ensemble ser
 
 import json
 import os
+import shutil
 import sys
 import urllib.error
 import urllib.request
@@ -104,7 +105,7 @@ def test_the_ensemble_is_a_logged_pyfunc_model_with_its_holdout_metrics(
     assert [c["name"] for c in info.signature.inputs.to_dict()] == [
         "spectrogram_id", "eeg_id", "patient_id"
     ]  # fmt: skip
-    assert info.signature.params.to_dict()[0]["name"] == "raw_data_dir"
+    assert info.signature.params is None  # a request carries rows, never a folder
     metrics = {m.key: m.value for m in logged.metrics}
     assert metrics["holdout_kl_all"] == pytest.approx(
         report.set_index("model").loc["ensemble", "kl_all"]
@@ -117,8 +118,11 @@ def test_the_registered_ensemble_predicts_the_submission_from_the_raw_folder(
     ensemble, raw_folder, submission
 ):
     test = pd.read_csv(raw_folder / "test.csv")
-    predicted = ensemble.predict(test, params={"raw_data_dir": str(raw_folder)})
+    predicted = ensemble.predict(test)  # read under the data root it was logged with
     pd.testing.assert_frame_equal(predicted, submission, check_exact=False, rtol=0, atol=1e-6)
+    # a folder a request names is not read: MLflow drops params the signature lacks
+    elsewhere = ensemble.predict(test, params={"raw_data_dir": "/etc"})
+    pd.testing.assert_frame_equal(elsewhere, submission, check_exact=False, rtol=0, atol=1e-6)
 
 
 def test_the_served_model_runs_the_signal_network_from_raw_files(
@@ -132,12 +136,9 @@ def test_the_served_model_runs_the_signal_network_from_raw_files(
     network = keras.saving.load_model(path, safe_mode=True)
     test = pd.read_csv(raw_folder / "test.csv")
     with mlflow.start_run(experiment_id=_experiment_id(client)):
-        model_id = log_ensemble_model(
-            {name: network}, {name: 1.0}, ensemble.model_config, test.head(1), str(raw_folder)
-        )
-    served = mlflow.pyfunc.load_model(f"models:/{model_id}").predict(
-        test, params={"raw_data_dir": str(raw_folder)}
-    )
+        model_id = log_ensemble_model({name: network}, {name: 1.0}, ensemble.model_config,
+                                      test.head(1))  # fmt: skip
+    served = mlflow.pyfunc.load_model(f"models:/{model_id}").predict(test)
     inputs = trained_project / "data/05_model_input/test_inputs"
     shards = {p.stem: (lambda p=p: dict(np.load(p))) for p in (inputs / "shards").glob("*.npz")}
     expected = predict_windows(network, shards, pd.read_parquet(inputs / "index.parquet"), 8)
@@ -146,20 +147,28 @@ def test_the_served_model_runs_the_signal_network_from_raw_files(
     assert served[list(VOTE_COLUMNS)].std().max() > 0  # not one row repeated
 
 
-def test_a_bad_request_is_an_invalid_parameter_naming_the_file_or_column(ensemble, raw_folder):
+def test_a_bad_request_is_an_invalid_parameter_naming_the_problem_and_no_server_path(
+    ensemble, raw_folder
+):
     test = pd.read_csv(raw_folder / "test.csv")
     unknown = test.head(1).assign(eeg_id=987654321)
     with pytest.raises(MlflowException) as missing_file:
-        ensemble.predict(unknown, params={"raw_data_dir": str(raw_folder)})
+        ensemble.predict(unknown)
     assert missing_file.value.error_code == "INVALID_PARAMETER_VALUE"
-    assert f"{raw_folder}/test_eegs/987654321.parquet does not exist" in missing_file.value.message
+    assert "<data root>/test_eegs/987654321.parquet does not exist" in missing_file.value.message
+    assert str(raw_folder) not in missing_file.value.message
     with pytest.raises(MlflowException) as missing_column:
-        ensemble.predict(test.drop(columns="patient_id"), params={"raw_data_dir": str(raw_folder)})
+        ensemble.predict(test.drop(columns="patient_id"))
     assert missing_column.value.error_code == "INVALID_PARAMETER_VALUE"
     assert "missing inputs ['patient_id']" in missing_column.value.message
-    with pytest.raises(MlflowException, match="raw_data_dir") as no_folder:
-        ensemble.predict(test)
-    assert no_folder.value.error_code == "INVALID_PARAMETER_VALUE"
+    # an id is a number, not a path: a path never reaches the file system
+    with pytest.raises(MlflowException) as path_as_id:
+        ensemble.predict(test.head(1).astype(object).assign(eeg_id="../../../etc/passwd"))
+    assert str(raw_folder) not in path_as_id.value.message
+    too_many = ensemble.model_config["max_request_rows"] + 1
+    with pytest.raises(MlflowException, match=f"at most {too_many - 1} rows") as too_large:
+        ensemble.predict(test.sample(too_many, replace=True, random_state=0))
+    assert too_large.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
 def _post(url: str, body: dict) -> tuple[int, str]:
@@ -182,13 +191,16 @@ def test_mlflow_models_serve_answers_with_the_submission_and_a_4xx_naming_a_miss
         str(venv / "mlflow"), "models", "serve", "-m", ENSEMBLE, "--env-manager", "local",
         "-h", HOST, "-p", str(port),
     ]  # fmt: skip
+    # the data root is fixed when the server starts: here a copy of the HMS folder
+    data_root = shutil.copytree(raw_folder, tmp_path / "served-hms-folder")
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": f"sqlite:///{trained_project / 'mlflow.db'}",
         "PATH": f"{venv}{os.pathsep}{os.environ['PATH']}",  # it starts the venv's uvicorn
+        "EEG_HBA_DATA_ROOT": str(data_root),
     }
     test = pd.read_csv(raw_folder / "test.csv")
-    params = {"raw_data_dir": str(raw_folder)}
+    params = {"raw_data_dir": "/etc"}  # dropped: a request cannot choose a folder
     log = tmp_path / "serve.log"
     with serving(command, port, "/ping", log, env, SERVE_START_SECONDS) as url:
         status, body = _post(
@@ -205,5 +217,6 @@ def test_mlflow_models_serve_answers_with_the_submission_and_a_4xx_naming_a_miss
             {"dataframe_split": unknown.to_dict(orient="split", index=False), "params": params},
         )
         assert 400 <= status < 500, body
-        assert f"{raw_folder}/test_eegs/987654321.parquet does not exist" in body
+        assert "<data root>/test_eegs/987654321.parquet does not exist" in body
+        assert str(data_root) not in body and str(raw_folder) not in body
         assert "Traceback" not in body

@@ -1,10 +1,17 @@
 """The ensemble as an MLflow pyfunc model: rows of a ``test.csv`` in, the submission out.
 
 It does what ``kedro run --pipelines=predict`` does, with the same functions: the rows are
-checked as test.csv is, the raw files they name (in the HMS folder given at request time,
-``params={"raw_data_dir": ...}``) are read and checked, cut into model-input images and
-predicted by the members (the backbones from the images, the classical baseline from
-the features), blended with the ensemble weights. No Kedro imports.
+checked as test.csv is, the raw files they name are read and checked, cut into model
+inputs and predicted by the members (the backbones from the images, the 1-D network from
+the signals, the classical baseline from the features), blended with the ensemble
+weights. No Kedro imports.
+
+A request names rows, never paths: the files are read only under the data root fixed
+when the server starts (the ``EEG_HBA_DATA_ROOT`` environment variable, else the HMS
+folder the model was logged with), as ``test_eegs/<eeg_id>.parquet`` and
+``test_spectrograms/<spectrogram_id>.parquet``, the ids checked as plain integers first.
+Errors name files relative to ``<data root>``, never a server path, and a request holds
+at most ``max_request_rows`` rows.
 
 Nothing is pickled: MLflow logs the model as code (``serving_model.py`` builds it when the
 model is loaded), the ``eeg_hba`` package travels with it as a code path, the backbones as
@@ -14,6 +21,7 @@ MLmodel file.
 """
 
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from functools import cache, partial
@@ -27,7 +35,7 @@ import pyarrow.parquet as pq
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
-from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+from mlflow.types import ColSpec, Schema
 
 from eeg_hba.classical import ClassicalModel, dump_classical_model, load_classical_model
 from eeg_hba.contract import (
@@ -48,7 +56,9 @@ from eeg_hba.shards import (
 )
 from eeg_hba.windows import WindowError, read_layout
 
-RAW_DATA_DIR = "raw_data_dir"
+DATA_ROOT_ENV = "EEG_HBA_DATA_ROOT"
+#: How errors name the data root: the server's own paths are not the caller's business.
+DATA_ROOT_NAME = "<data root>"
 WEIGHTS_ARTIFACT = "ensemble_weights"
 REQUEST = "request"  # how errors about the request's own rows name their source
 #: What the package imports on the way to a prediction, pinned to the versions that logged it.
@@ -59,8 +69,6 @@ REQUIREMENTS = (
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("long", column) for column in TEST_COLUMNS]),
     outputs=Schema([ColSpec("long" if c == "eeg_id" else "double", c) for c in SUBMISSION_COLUMNS]),
-    # No default: a served model has no business guessing where the raw files are.
-    params=ParamSchema([ParamSpec(RAW_DATA_DIR, "string", None)]),
 )
 
 
@@ -110,6 +118,8 @@ class EnsembleModel(mlflow.pyfunc.PythonModel):
         self.shard_size = settings["shard_size"]
         self.batch_size = settings["batch_size"]
         self.max_all_nan_channels = settings["max_all_nan_channels"]
+        self.max_request_rows = settings["max_request_rows"]
+        self.data_root = Path(os.environ.get(DATA_ROOT_ENV) or settings["data_root"])
 
     def predict(
         self,
@@ -119,29 +129,29 @@ class EnsembleModel(mlflow.pyfunc.PythonModel):
     ) -> pd.DataFrame:
         """``eeg_id`` + six ``*_vote`` probabilities per row of ``model_input`` (test.csv's
         columns), in its order; a bad row or file raises an ``INVALID_PARAMETER_VALUE``
-        error naming it."""
-        raw_data_dir = (params or {}).get(RAW_DATA_DIR)
-        if not raw_data_dir:
+        error naming it (files relative to the data root). ``params``: the signature has
+        none, and MLflow drops any a request sends."""
+        if len(model_input) > self.max_request_rows:
             raise _bad_request(
-                f"params must name the HMS folder holding the test files: {RAW_DATA_DIR}"
+                f"a request may hold at most {self.max_request_rows} rows, this one holds "
+                f"{len(model_input)}: send them in several requests"
             )
         try:
-            return self._submission(model_input, raw_data_dir)
+            return self._submission(model_input)
         except (HmsContractError, WindowError) as error:
-            raise _bad_request(str(error)) from error
+            # a reader's error (a corrupt file) may quote the file's path
+            raise _bad_request(str(error).replace(str(self.data_root), DATA_ROOT_NAME)) from error
 
-    def _submission(self, requested: pd.DataFrame, raw_data_dir: str) -> pd.DataFrame:
+    def _submission(self, requested: pd.DataFrame) -> pd.DataFrame:
         # checked as test.csv is: read as text, every cell against the contract; rows are
         # named by their position in the request
         windows = parse_test_windows(requested.reset_index(drop=True).astype(str), REQUEST)
         windows = windows.rename_axis("row").reset_index()
-        eegs, spectrograms = (
-            Path(raw_data_dir) / "test_eegs",
-            Path(raw_data_dir) / "test_spectrograms",
-        )
-        # as ingestion does: every file checked from its footer first
+        eegs, spectrograms = self.data_root / "test_eegs", self.data_root / "test_spectrograms"
+        # as ingestion does: every file checked from its footer first; errors name the
+        # files under the data root's name, not its path
         violations = referenced_file_violations(
-            windows.set_index("row"), REQUEST, raw_data_dir, "test",
+            windows.set_index("row"), REQUEST, DATA_ROOT_NAME, "test",
             _parquet_loaders(eegs, windows["eeg_id"], read_layout),
             _parquet_loaders(spectrograms, windows["spectrogram_id"],
                              partial(read_layout, columns=[SPECTROGRAM_TIME_COLUMN])),
@@ -157,7 +167,7 @@ class EnsembleModel(mlflow.pyfunc.PythonModel):
         )  # fmt: skip
         # computed when first read, once for all the backbones
         shards = {job.name: cache(partial(compute_shard, job)) for job in jobs}
-        violations = recorded_violations(recorded_problems(shards), REQUEST, raw_data_dir, "test")
+        violations = recorded_violations(recorded_problems(shards), REQUEST, DATA_ROOT_NAME, "test")
         if violations:
             raise HmsContractError(violations)
         index = model_input_index(windows, shards)
@@ -167,18 +177,16 @@ class EnsembleModel(mlflow.pyfunc.PythonModel):
 
 
 def log_ensemble_model(
-    models: dict[str, Member],
-    weights: dict[str, float],
-    settings: dict,
-    example: pd.DataFrame,
-    raw_data_dir: str,
+    models: dict[str, Member], weights: dict[str, float], settings: dict, example: pd.DataFrame
 ) -> str:
     """The ensemble as a pyfunc model of the active run, named ``ensemble``; returns the
     LoggedModel's id.
 
     ``settings`` are what prediction needs besides the models (``features``,
-    ``shard_size``, ``batch_size``, ``max_all_nan_channels``); ``example`` rows of
-    test.csv in ``raw_data_dir``, the input example, which MLflow predicts once on logging.
+    ``shard_size``, ``batch_size``, ``max_all_nan_channels``, ``max_request_rows``, and
+    ``data_root``: the HMS folder served when ``EEG_HBA_DATA_ROOT`` names none);
+    ``example``, rows of test.csv there, is the input example, which MLflow predicts once
+    on logging.
     """
     with tempfile.TemporaryDirectory() as folder:
         artifacts = {WEIGHTS_ARTIFACT: str(Path(folder) / "ensemble_weights.json")}
@@ -193,7 +201,7 @@ def log_ensemble_model(
             model_config=settings,
             code_paths=[str(Path(__file__).parent)],
             signature=SIGNATURE,
-            input_example=(example[list(TEST_COLUMNS)], {RAW_DATA_DIR: raw_data_dir}),
+            input_example=example[list(TEST_COLUMNS)],
             pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],
         )
     return info.model_id

@@ -218,24 +218,26 @@ def log_ensemble(
     test_windows: pd.DataFrame,
     preprocessing: dict,
     batch_size: int,
+    max_request_rows: int,
     max_all_nan_channels: int,
     raw_data_dir: str,
     **models: Member,
 ) -> dict:
     """The ensemble as an MLflow model (its members, the weights and the settings that
-    turn raw test files into a submission) in an MLflow run of its own; its card."""
+    turn raw test files into a submission, with this run's HMS folder as the data root it
+    serves by default) in an MLflow run of its own; its card."""
     settings = {
         "features": preprocessing["features"],
         "shard_size": preprocessing["shard_size"],
         "batch_size": batch_size,
         "max_all_nan_channels": max_all_nan_channels,
+        "max_request_rows": max_request_rows,
+        "data_root": os.path.abspath(raw_data_dir),
     }
     with mlflow.start_run(run_name="ensemble", nested=True) as run:
         mlflow.set_tag("kind", "ensemble")
         mlflow.log_params({f"weight.{k}": v for k, v in weights.items()})
-        model_id = log_ensemble_model(
-            models, weights, settings, test_windows, os.path.abspath(raw_data_dir)
-        )
+        model_id = log_ensemble_model(models, weights, settings, test_windows)
     return {"model": "ensemble", "kind": "ensemble", "mlflow_run_id": run.info.run_id,
             "mlflow_model_id": model_id}  # fmt: skip
 

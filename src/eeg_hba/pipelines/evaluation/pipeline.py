@@ -110,6 +110,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "test_windows": "test_windows",
                     "preprocessing": "params:preprocessing",
                     "batch_size": "params:predict.batch_size",
+                    "max_request_rows": "params:predict.max_request_rows",
                     "max_all_nan_channels": "params:ingestion.max_all_nan_channels",
                     "raw_data_dir": "params:raw_data_dir",
                     **{name: f"{name}.model" for name in MEMBERS},
