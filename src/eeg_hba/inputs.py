@@ -21,7 +21,7 @@ import tensorflow as tf
 from eeg_hba.hms import BIPOLAR_CHAINS, CLASSES, REGIONS
 
 ShardLoader = Callable[[], Mapping[str, np.ndarray]]
-_SWAPPED_PANELS = [REGIONS.index(r) for r in ("RL", "LL", "RP", "LP")]
+_SWAPPED_REGIONS = [REGIONS.index(r) for r in ("RL", "LL", "RP", "LP")]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def middle_images(index: pd.DataFrame) -> pd.DataFrame:
 def window_dataset(
     shards: dict[str, ShardLoader],
     index: pd.DataFrame,
-    model_input: tuple[str, tuple[int, ...]],
+    reads: tuple[str, tuple[int, ...]],
     batch_size: int,
     *,
     training: bool = False,
@@ -99,13 +99,13 @@ def window_dataset(
     drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """Batches of ``(input, target[6])`` (or inputs alone) for the rows of ``index``:
-    ``model_input`` says which shard array and in which shape (``model_input(model)``).
+    ``reads`` says which shard array, in which shape (a model's ``model_input``).
 
     Unless ``training``, the order is that of ``prediction_order(index)``. With
     ``drop_remainder``, whole batches only: a last partial batch is left out.
     """
     positions = _selected_positions(index)
-    key, shape = model_input
+    key, shape = reads
 
     def read(shard: bytes) -> tuple[np.ndarray, np.ndarray]:
         """The selected windows of one shard, read whole (a shard is small)."""
@@ -170,7 +170,7 @@ def _by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
 def swap_hemispheres(image: tf.Tensor) -> tf.Tensor:
     """Mirror left and right: panels LL, RL, LP, RP become RL, LL, RP, LP in both halves."""
     panels = tf.split(image, len(REGIONS), axis=0)
-    return tf.concat([panels[i] for i in _SWAPPED_PANELS], axis=0)
+    return tf.concat([panels[i] for i in _SWAPPED_REGIONS], axis=0)
 
 
 def _band_mask(length: int, max_fraction: float, seed: tf.Tensor) -> tf.Tensor:
@@ -222,7 +222,7 @@ def augment_image(image: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> t
 def swap_chains(signals: tf.Tensor) -> tf.Tensor:
     """Mirror left and right: chains of LL, RL, LP, RP become those of RL, LL, RP, LP."""
     regions = tf.split(signals, len(REGIONS), axis=-1)
-    return tf.concat([regions[i] for i in _SWAPPED_PANELS], axis=-1)
+    return tf.concat([regions[i] for i in _SWAPPED_REGIONS], axis=-1)
 
 
 def augment_signals(signals: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> tf.Tensor:

@@ -76,6 +76,10 @@ def comparison_markdown(table: pd.DataFrame, ensemble: dict | None = None) -> st
     return "\n".join(lines)
 
 
+#: The reference that says what the signal networks add: the ensemble refitted without them.
+WITHOUT_SIGNALS = "ensemble_without_signal_networks"
+
+
 def _difference(scores: dict, reference: str) -> str:
     """The mean KL difference against ``reference`` and its interval, as text."""
     key = f"kl_difference_vs_{reference}"
@@ -86,9 +90,9 @@ def ensemble_sentence(ensemble: dict) -> str:
     """Whether the ensemble earns its place over its best member, and whether the signal
     networks earn theirs in it (against the ensemble refitted without them)."""
     sentences = [_best_member_sentence(ensemble)]
-    verdict = ensemble.get("beats_ensemble_without_signal_networks")
+    verdict = ensemble.get(f"beats_{WITHOUT_SIGNALS}")
     if verdict is not None:
-        difference = _difference(ensemble, "ensemble_without_signal_networks")
+        difference = _difference(ensemble, WITHOUT_SIGNALS)
         sentences.append(
             {
                 "yes": "With the 1-D signal network the ensemble scores better than refitted "

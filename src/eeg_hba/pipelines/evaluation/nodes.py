@@ -28,15 +28,13 @@ from eeg_hba.labels import ModelRun, data_set_tag, fold_rows, holdout_rows
 from eeg_hba.models import SIGNAL_NETWORKS
 from eeg_hba.plots import comparison_figure, confusion_figure, reliability_figure
 from eeg_hba.prediction import Member, predict_windows
-from eeg_hba.report import comparison_markdown, comparison_table
+from eeg_hba.report import WITHOUT_SIGNALS, comparison_markdown, comparison_table
 from eeg_hba.serving import log_ensemble_model
 from eeg_hba.synthetic import oracle_by_eeg
 from eeg_hba.tracking import register_model, source_commit
 
 logger = logging.getLogger(__name__)
 CLASSICAL = "classical"
-#: The reference that says what the signal networks add: the ensemble refitted without them.
-WITHOUT_SIGNALS = "ensemble_without_signal_networks"
 
 
 def predict_backbone(
