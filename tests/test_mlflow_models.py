@@ -105,7 +105,8 @@ def test_the_ensemble_is_a_logged_pyfunc_model_with_its_holdout_metrics(
     assert [c["name"] for c in info.signature.inputs.to_dict()] == [
         "spectrogram_id", "eeg_id", "patient_id"
     ]  # fmt: skip
-    assert info.signature.params is None  # a request carries rows, never a folder
+    # a request carries rows; the one param there is, a folder, is refused
+    assert [p["name"] for p in info.signature.params.to_dict()] == ["raw_data_dir"]
     metrics = {m.key: m.value for m in logged.metrics}
     assert metrics["holdout_kl_all"] == pytest.approx(
         report.set_index("model").loc["ensemble", "kl_all"]
@@ -120,9 +121,16 @@ def test_the_registered_ensemble_predicts_the_submission_from_the_raw_folder(
     test = pd.read_csv(raw_folder / "test.csv")
     predicted = ensemble.predict(test)  # read under the data root it was logged with
     pd.testing.assert_frame_equal(predicted, submission, check_exact=False, rtol=0, atol=1e-6)
-    # a folder a request names is not read: MLflow drops params the signature lacks
-    elsewhere = ensemble.predict(test, params={"raw_data_dir": "/etc"})
-    pd.testing.assert_frame_equal(elsewhere, submission, check_exact=False, rtol=0, atol=1e-6)
+    # a folder a request names is never read: refused, named nowhere in the answer
+    for folder in ("/etc", "../..", str(raw_folder.parent.parent)):
+        with pytest.raises(MlflowException) as named_folder:
+            ensemble.predict(test, params={"raw_data_dir": folder})
+        assert named_folder.value.error_code == "INVALID_PARAMETER_VALUE"
+        assert "raw_data_dir is not accepted" in named_folder.value.message
+        assert folder not in named_folder.value.message.replace("raw_data_dir", "")
+    # other params are dropped by MLflow (the signature has none of them)
+    ignored = ensemble.predict(test, params={"data_root": "/etc"})
+    pd.testing.assert_frame_equal(ignored, submission, check_exact=False, rtol=0, atol=1e-6)
 
 
 def test_the_served_model_runs_the_signal_network_from_raw_files(
@@ -200,21 +208,22 @@ def test_mlflow_models_serve_answers_with_the_submission_and_a_4xx_naming_a_miss
         "EEG_HBA_DATA_ROOT": str(data_root),
     }
     test = pd.read_csv(raw_folder / "test.csv")
-    params = {"raw_data_dir": "/etc"}  # dropped: a request cannot choose a folder
+    folder = {"raw_data_dir": "/etc"}  # refused: a request cannot choose a folder
     log = tmp_path / "serve.log"
     with serving(command, port, "/ping", log, env, SERVE_START_SECONDS) as url:
-        status, body = _post(
-            f"{url}/invocations",
-            {"dataframe_split": test.to_dict(orient="split", index=False), "params": params},
-        )
+        rows = {"dataframe_split": test.to_dict(orient="split", index=False)}
+        status, body = _post(f"{url}/invocations", rows)
         assert status == 200, body
         served = pd.DataFrame(json.loads(body)["predictions"])
         pd.testing.assert_frame_equal(served, submission, check_exact=False, rtol=0, atol=1e-6)
 
+        status, body = _post(f"{url}/invocations", {**rows, "params": folder})
+        assert status == 400 and "raw_data_dir is not accepted" in body, body
+        assert "/etc" not in body
+
         unknown = test.head(1).assign(eeg_id=987654321)
         status, body = _post(
-            f"{url}/invocations",
-            {"dataframe_split": unknown.to_dict(orient="split", index=False), "params": params},
+            f"{url}/invocations", {"dataframe_split": unknown.to_dict(orient="split", index=False)}
         )
         assert 400 <= status < 500, body
         assert "<data root>/test_eegs/987654321.parquet does not exist" in body

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
-from mlflow.types import ColSpec, Schema
+from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from eeg_hba.classical import ClassicalModel, dump_classical_model, load_classical_model
 from eeg_hba.contract import (
@@ -57,6 +57,9 @@ from eeg_hba.shards import (
 from eeg_hba.windows import WindowError, read_layout
 
 DATA_ROOT_ENV = "EEG_HBA_DATA_ROOT"
+#: What requests once named: now refused with a 400 (MLflow would drop an unknown one
+#: silently, and the caller would believe a folder was read).
+FOLDER_PARAM = "raw_data_dir"
 #: How errors name the data root: the server's own paths are not the caller's business.
 DATA_ROOT_NAME = "<data root>"
 WEIGHTS_ARTIFACT = "ensemble_weights"
@@ -69,6 +72,7 @@ REQUIREMENTS = (
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("long", column) for column in TEST_COLUMNS]),
     outputs=Schema([ColSpec("long" if c == "eeg_id" else "double", c) for c in SUBMISSION_COLUMNS]),
+    params=ParamSchema([ParamSpec(FOLDER_PARAM, "string", None)]),
 )
 
 
@@ -129,8 +133,13 @@ class EnsembleModel(mlflow.pyfunc.PythonModel):
     ) -> pd.DataFrame:
         """``eeg_id`` + six ``*_vote`` probabilities per row of ``model_input`` (test.csv's
         columns), in its order; a bad row or file raises an ``INVALID_PARAMETER_VALUE``
-        error naming it (files relative to the data root). ``params``: the signature has
-        none, and MLflow drops any a request sends."""
+        error naming it (files relative to the data root). A request naming a folder
+        (``raw_data_dir``) is refused; MLflow drops any other params."""
+        if (params or {}).get(FOLDER_PARAM) is not None:
+            raise _bad_request(
+                f"{FOLDER_PARAM} is not accepted: a request names test rows, and the server "
+                "reads their files only under the data root it was started with"
+            )
         if len(model_input) > self.max_request_rows:
             raise _bad_request(
                 f"a request may hold at most {self.max_request_rows} rows, this one holds "
