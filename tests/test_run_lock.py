@@ -51,11 +51,21 @@ def test_a_held_lock_names_its_holder_and_a_killed_holder_blocks_nothing(tmp_pat
 def test_two_runs_started_together_one_stops_at_once_the_other_as_a_lone_run(
     kedro_project, hand_folder, tmp_path
 ):
+    """A lone run first (it also creates the project's MLflow store, which two first runs
+    of a fresh project would create at once, before any run starts), then two together."""
     command = [
         str(Path(sys.executable).parent / "kedro"), "run", "--pipelines=ingestion,preprocessing",
         f"--params=raw_data_dir={hand_folder},preprocessing.workers=1",
     ]  # fmt: skip
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "COLUMNS": "400"}
+    label_table = kedro_project / "data/05_model_input/label_table.parquet"
+    lone = subprocess.run(
+        command, cwd=kedro_project, env=env, capture_output=True, text=True, check=False
+    )
+    assert lone.returncode == 0, lone.stdout[-3000:] + lone.stderr[-3000:]
+    alone = pd.read_parquet(label_table)
+    label_table.unlink()
+
     logs = [(tmp_path / f"run-{n}.log").open("w") for n in range(2)]
     started = time.perf_counter()
     runs = [
@@ -78,14 +88,7 @@ def test_two_runs_started_together_one_stops_at_once_the_other_as_a_lone_run(
     assert "another kedro run is running in this project folder: pid" in outputs[loser]
     assert f"pid {runs[winner].pid} " in outputs[loser]
     assert finished[loser][1] < finished[winner][1]  # it stopped before the other ended
-    table = pd.read_parquet(kedro_project / "data/05_model_input/label_table.parquet")
-    lone = subprocess.run(
-        command, cwd=kedro_project, env=env, capture_output=True, text=True, check=False
-    )
-    assert lone.returncode == 0, lone.stdout[-3000:] + lone.stderr[-3000:]
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(kedro_project / "data/05_model_input/label_table.parquet"), table
-    )
+    pd.testing.assert_frame_equal(pd.read_parquet(label_table), alone)
 
 
 def test_only_runs_whose_process_is_gone_are_ended_as_interrupted(tmp_path):
