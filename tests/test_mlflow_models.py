@@ -134,19 +134,25 @@ def test_the_registered_ensemble_predicts_the_submission_from_the_raw_folder(
 
 
 def test_the_served_model_runs_the_signal_network_from_raw_files(
-    client, ensemble, trained_project, raw_folder
+    ensemble, trained_project, raw_folder, tmp_path
 ):
     """Whatever weight the tiny run gave it: an ensemble of the 1-D network alone, logged as
     the pipeline logs the ensemble (its settings), predicts from the raw test files what the
-    network predicts from the test shards preprocessing wrote."""
+    network predicts from the test shards preprocessing wrote. Logged in a store of its own:
+    the tiny project's runs are what other tests count."""
     name = "resnet1d_raw_eeg"
     (path,) = (trained_project / f"data/06_models/{name}/model.keras").glob("*/model.keras")
     network = keras.saving.load_model(path, safe_mode=True)
     test = pd.read_csv(raw_folder / "test.csv")
-    with mlflow.start_run(experiment_id=_experiment_id(client)):
-        model_id = log_ensemble_model({name: network}, {name: 1.0}, ensemble.model_config,
-                                      test.head(1))  # fmt: skip
-    served = mlflow.pyfunc.load_model(f"models:/{model_id}").predict(test)
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        with mlflow.start_run():
+            model_id = log_ensemble_model({name: network}, {name: 1.0}, ensemble.model_config,
+                                          test.head(1))  # fmt: skip
+        served = mlflow.pyfunc.load_model(f"models:/{model_id}").predict(test)
+    finally:
+        mlflow.set_tracking_uri(previous)
     inputs = trained_project / "data/05_model_input/test_inputs"
     shards = {p.stem: (lambda p=p: dict(np.load(p))) for p in (inputs / "shards").glob("*.npz")}
     expected = predict_windows(network, shards, pd.read_parquet(inputs / "index.parquet"), 8)
