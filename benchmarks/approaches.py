@@ -216,14 +216,9 @@ def untrained_models(project: Path, image_size: int) -> dict:
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
     from eeg_hba.features import FeatureConfig  # noqa: PLC0415
-    from eeg_hba.hms import BIPOLAR_CHAINS  # noqa: PLC0415
     from eeg_hba.models import MODELS, build_network, input_key  # noqa: PLC0415
 
-    signals = FeatureConfig()
-    shapes = {
-        "images": (image_size, image_size),
-        "signals": (signals.signal_seconds * signals.signal_sampling_hz, len(BIPOLAR_CHAINS)),
-    }
+    shapes = {"images": (image_size, image_size), "signals": FeatureConfig().signal_shape}
     bootstrap_project(project)
     with KedroSession.create(project_path=project) as session:
         catalog = session.load_context().catalog

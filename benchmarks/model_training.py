@@ -56,7 +56,7 @@ def report(results: list[dict], inputs: Path, batch_size: int, steps: int) -> st
             f"`python benchmarks/model_training.py` on {os.cpu_count()} CPU cores "
             f"({platform.processor() or platform.machine()}), no GPU: each model from scratch "
             f"in its own process, batch {batch_size}, {steps} timed steps after a warm-up, on "
-            f"the shards of {inputs} ({windows} training windows). Windows per second while "
+            f"the shards of {inputs} ({windows} labelled windows). Windows per second while "
             "training, fed from the shards as training feeds them (shuffled, augmented) and "
             "fed one in-memory batch (the compute floor).",
             "",

@@ -37,12 +37,18 @@ def _edit_rows(change: Callable[[list[dict]], None]) -> Callable[[Path], None]:
     return edit
 
 
-def _edit_eeg(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], None]:
+def _edit_parquet(
+    relative: str, change: Callable[[pd.DataFrame], pd.DataFrame]
+) -> Callable[[Path], None]:
     def edit(folder: Path) -> None:
-        path = folder / "train_eegs/1020.parquet"
+        path = folder / relative
         change(pd.read_parquet(path)).to_parquet(path)
 
     return edit
+
+
+def _edit_eeg(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], None]:
+    return _edit_parquet("train_eegs/1020.parquet", change)
 
 
 def _write_bytes(relative: str, cut: Callable[[bytes], bytes]) -> Callable[[Path], None]:
@@ -61,14 +67,6 @@ def _with_nan(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 def _with_infinity(frame: pd.DataFrame, row: int, column: str, sign: float) -> pd.DataFrame:
     frame.loc[frame.index[row], column] = sign * np.inf
     return frame
-
-
-def _edit_spectrogram(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], None]:
-    def edit(folder: Path) -> None:
-        path = folder / "train_spectrograms/10200.parquet"
-        change(pd.read_parquet(path)).to_parquet(path)
-
-    return edit
 
 
 def _eeg_rule(rule: str, rows=EEG_1020_ROWS) -> list[str]:
@@ -192,7 +190,10 @@ BAD_INPUTS = {
     # file row 150, the frame at 301 s: only in the 600 s window at offset 300 s (row 4),
     # not in those at 304 or 310 s
     "-inf in a spectrogram window": (
-        _edit_spectrogram(lambda frame: _with_infinity(frame, 150, "LL_0.59", -1)),
+        _edit_parquet(
+            "train_spectrograms/10200.parquet",
+            lambda frame: _with_infinity(frame, 150, "LL_0.59", -1),
+        ),
         [
             "train.csv, row 4 (line 6): column 'spectrogram_id' value 10200 breaks rule: "
             "referenced file {folder}/train_spectrograms/10200.parquet must hold only finite "

@@ -41,6 +41,7 @@ from scipy.signal import butter, sosfiltfilt
 from scipy.signal.windows import hann
 
 from eeg_hba.hms import (
+    BIPOLAR_CHAINS,
     EEG_SAMPLING_HZ,
     EEG_WINDOW_SECONDS,
     REGIONS,
@@ -116,6 +117,11 @@ class FeatureConfig:
     @property
     def panel_shape(self) -> tuple[int, int]:
         return self.image_height // len(REGIONS), self.image_width // 2
+
+    @property
+    def signal_shape(self) -> tuple[int, int]:
+        """(samples, chains) of the 1-D model's input (``model_input_signals``)."""
+        return self.signal_seconds * self.signal_sampling_hz, len(BIPOLAR_CHAINS)
 
 
 # --- resizing ------------------------------------------------------------------------------

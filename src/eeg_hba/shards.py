@@ -31,7 +31,6 @@ import pyarrow as pa
 from eeg_hba.classical import FEATURE_NAMES, window_features
 from eeg_hba.features import FeatureConfig, given_panels, model_inputs
 from eeg_hba.hms import (
-    BIPOLAR_CHAINS,
     EEG_CHANNELS,
     SPECTROGRAM_TIME_COLUMN,
     SPECTROGRAM_VALUE_COLUMNS,
@@ -261,13 +260,15 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
                 windows.append(window)
     made = pd.DataFrame(windows)
     columns = list(zip(*found, strict=True)) or [(), (), (), ()]
-    config = job.config
-    signal_shape = (config.signal_seconds * config.signal_sampling_hz, len(BIPOLAR_CHAINS))
+    shapes = {
+        "images": (job.config.image_height, job.config.image_width),
+        "signals": job.config.signal_shape,
+    }  # of one window, also when the shard has none
     arrays = {
-        "images": np.array(inputs["images"], dtype=SHARD_INPUT_DTYPE).reshape(
-            -1, config.image_height, config.image_width
-        ),
-        "signals": np.array(inputs["signals"], dtype=SHARD_INPUT_DTYPE).reshape(-1, *signal_shape),
+        **{
+            key: np.array(inputs[key], dtype=SHARD_INPUT_DTYPE).reshape(-1, *shape)
+            for key, shape in shapes.items()
+        },
         "features": np.array(features, dtype=np.float32).reshape(-1, len(FEATURE_NAMES)),
         "eeg_id": made["eeg_id"].to_numpy(np.int64) if windows else np.empty(0, np.int64),
         "fingerprint": shard_fingerprint(job),
