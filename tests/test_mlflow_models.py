@@ -146,8 +146,9 @@ def test_the_served_model_runs_the_signal_network_from_raw_files(
     test = pd.read_csv(raw_folder / "test.csv")
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    try:
-        with mlflow.start_run():
+    try:  # an experiment of this store: the active one may belong to another test's store
+        experiment_id = mlflow.MlflowClient().create_experiment("served signal network")
+        with mlflow.start_run(experiment_id=experiment_id):
             model_id = log_ensemble_model({name: network}, {name: 1.0}, ensemble.model_config,
                                           test.head(1))  # fmt: skip
         served = mlflow.pyfunc.load_model(f"models:/{model_id}").predict(test)
