@@ -53,6 +53,10 @@ TINY_RUN = {
 }  # fmt: skip
 
 
+#: What the shared tiny project's ``kedro run`` printed, beside the project folder.
+CONSOLE = "kedro_run_console.txt"
+
+
 def training_config(**overrides) -> "TrainingConfig":
     """The project's ``training_defaults`` with ``overrides``, as a backbone's config."""
     from eeg_hba.training import TrainingConfig  # noqa: PLC0415 - imports TensorFlow
@@ -115,9 +119,10 @@ def cli_params(params: dict, prefix: str = "") -> list[str]:
     return items
 
 
-def kedro_run(project: Path, pipelines: str, env: str | None = None, **runtime_params) -> None:
+def kedro_run(project: Path, pipelines: str, env: str | None = None, **runtime_params) -> str:
     """``kedro run`` in its own process, as a user types it: a run that trains models keeps
-    TensorFlow's memory out of the test process (the suite trains dozens of models)."""
+    TensorFlow's memory out of the test process (the suite trains dozens of models).
+    Returns what it printed."""
     command = [str(Path(sys.executable).parent / "kedro"), "run", f"--pipelines={pipelines}"]
     command += [f"--env={env}"] if env else []
     command += ["--params=" + ",".join(cli_params(runtime_params))] if runtime_params else []
@@ -125,7 +130,9 @@ def kedro_run(project: Path, pipelines: str, env: str | None = None, **runtime_p
         command, cwd=project, capture_output=True, text=True, check=False,
         env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "COLUMNS": "200"},
     )  # fmt: skip
-    assert done.returncode == 0, f"{' '.join(command)}\n{(done.stdout + done.stderr)[-6000:]}"
+    console = done.stdout + done.stderr
+    assert done.returncode == 0, f"{' '.join(command)}\n{console[-6000:]}"
+    return console
 
 
 @pytest.fixture
@@ -154,5 +161,6 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     notebooks, browser tests): training four backbones is the slowest thing the suite does.
     """
     project = make_project(tmp_path_factory.mktemp("trained") / "project")
-    kedro_run(project, "train_all,evaluation,predict", **TINY_RUN)
+    console = kedro_run(project, "train_all,evaluation,predict", **TINY_RUN)
+    (project.parent / CONSOLE).write_text(console)
     return project

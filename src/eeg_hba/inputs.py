@@ -10,6 +10,7 @@ same seed gives the same batches, run after run.
 No Kedro imports.
 """
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -70,6 +71,12 @@ def example_inputs(
     key, shape = model_input(model)
     values = shards[min(shards)]()[key][:count]
     return values.astype(np.float32).reshape(len(values), *shape)
+
+
+def keras_verbosity() -> int:
+    """Keras' ``verbose`` for fit and predict: a progress bar with an ETA in a terminal, one
+    line per epoch in a log (a bar's escape codes would fill it)."""
+    return 1 if sys.stdout.isatty() else 2
 
 
 def prediction_order(index: pd.DataFrame) -> pd.DataFrame:

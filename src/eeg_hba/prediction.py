@@ -13,7 +13,7 @@ from eeg_hba.classical import ClassicalModel
 from eeg_hba.contract import validate_submission
 from eeg_hba.evaluation import blend, mean_over_images
 from eeg_hba.hms import SUBMISSION_COLUMNS
-from eeg_hba.inputs import model_input, prediction_order, window_dataset
+from eeg_hba.inputs import keras_verbosity, model_input, prediction_order, window_dataset
 from eeg_hba.shards import gather
 
 #: An ensemble member: a Keras model (a backbone from the images, the 1-D model from the
@@ -41,7 +41,7 @@ def predict_windows(
         "Predicting %d windows in %d batches with %s",
         len(ordered), int(dataset.cardinality()), model.name,
     )  # fmt: skip
-    probabilities = model.predict(dataset, verbose=1)
+    probabilities = model.predict(dataset, verbose=keras_verbosity())
     return mean_over_images(ordered["eeg_id"].to_numpy(), probabilities)
 
 

@@ -21,7 +21,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,7 +34,13 @@ import tensorflow as tf
 
 from eeg_hba.config import typed_config
 from eeg_hba.distributed import multi_worker_strategy, synchronize_batch_norm
-from eeg_hba.inputs import AugmentConfig, middle_images, model_input, window_dataset
+from eeg_hba.inputs import (
+    AugmentConfig,
+    keras_verbosity,
+    middle_images,
+    model_input,
+    window_dataset,
+)
 from eeg_hba.labels import ModelRun, fold_rows
 from eeg_hba.models import build_network, compile_model
 from eeg_hba.multi_worker import is_chief
@@ -331,8 +336,7 @@ def fit_two_stages(
                 callbacks=[*_stage_callbacks(config, stage, len(history), log,
                                              backup / f"stage{number}"),
                            *(callbacks or [])],
-                # a progress bar with an ETA in a terminal, one line per epoch in a log
-                verbose=1 if sys.stdout.isatty() else 2,
+                verbose=keras_verbosity(),
             )  # fmt: skip
             model._initial_epoch = None  # Keras would start the next fit where this resumed
             _save_atomically(model.save_weights, finished)
