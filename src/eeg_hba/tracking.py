@@ -22,12 +22,14 @@ class MlflowEpochLogger(keras.callbacks.Callback):
 
 class _KerasFlavor:
     """``mlflow.keras`` whose ``save_model`` creates the model folder first: MLflow's own
-    writes the input example before it does (mlflow/mlflow#16183, open in 3.17)."""
+    writes the input example before it does (mlflow/mlflow#16183, open in 3.17). It also
+    drops ``validate_serving_input``, which ``Model.log`` reads and passes on to every
+    flavour, and ``mlflow.keras.save_model`` does not take."""
 
     __name__ = mlflow.keras.__name__
 
     @staticmethod
-    def save_model(path: str, **kwargs) -> None:
+    def save_model(path: str, validate_serving_input: bool = True, **kwargs) -> None:
         os.makedirs(path, exist_ok=True)
         mlflow.keras.save_model(path=path, **kwargs)
 
