@@ -23,6 +23,7 @@ from eeg_hba.evaluation import (
     uniform_baseline,
 )
 from eeg_hba.hms import CLASSES, TARGET_COLUMNS
+from eeg_hba.report import comparison_markdown, comparison_table
 
 
 def _labels(targets: list[list[float]], high=None, split=None, patients=None) -> pd.DataFrame:
@@ -161,6 +162,10 @@ def test_score_model_averages_seeds_and_reports_their_spread():
     assert scores["seeds"] == 2
     assert scores["kl_all"] == pytest.approx(np.mean(expected))
     assert scores["kl_all_sd"] == pytest.approx(np.std(expected, ddof=1))
+    # the report shows the mean ± sd over seeds, then the patient interval
+    markdown = comparison_markdown(comparison_table({"two seeds": {**scores, "kind": "backbone"}}))
+    assert (f"| {scores['kl_all']:.3f} ± {scores['kl_all_sd']:.3f} "
+            f"[{scores['kl_all_ci_low']:.3f}, {scores['kl_all_ci_high']:.3f}] |") in markdown  # fmt: skip
 
 
 def test_out_of_fold_kl_scores_each_seed_on_its_validation_rows():
