@@ -53,3 +53,37 @@ def test_a_smaller_size_keeps_whole_recordings(benchmarks, hand_folder, tmp_path
         str(e) for e in kept["eeg_id"]
     }
     assert len(pd.read_csv(half / "sample_submission.csv")) == len(pd.read_csv(half / "test.csv"))
+
+
+def test_default_run_report_reads_stage_times_and_epochs(monkeypatch, tmp_path):
+    """A console and a training history written by hand: known node spans and shares."""
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
+    default_run = importlib.import_module("default_run")
+    console = """\
+[12/07/26 21:00:00] INFO     Running node: plan_synthetic_dataset: plan(...)
+[12/07/26 21:00:05] INFO     Completed node: plan_synthetic_dataset
+                    INFO     Running node: train_backbone:
+                             train_backbone([...]) -> [...]
+[12/07/26 21:01:45] INFO     Completed node: densenet121.train_backbone
+                    INFO     Running node: fit_ensemble: fit_ensemble([...])
+[12/07/26 21:01:47] INFO     Completed node: fit_ensemble
+	Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02:03.5
+	Maximum resident set size (kbytes): 2097152
+"""
+    nodes = default_run.node_seconds(console)
+    assert nodes.to_dict("records") == [
+        {"node": "plan_synthetic_dataset", "seconds": 5.0},
+        {"node": "densenet121.train_backbone", "seconds": 100.0},
+        {"node": "fit_ensemble", "seconds": 2.0},
+    ]
+    stages = default_run.stage_seconds(nodes).set_index("stage")["seconds"]
+    assert stages.to_dict() == {"synthetic": 5.0, "training densenet121": 100.0, "ensemble": 2.0}
+    assert default_run.resources(console) == {"wall_seconds": 3723.5, "peak_gb": 2.0}
+    history = tmp_path / "data/08_reporting/densenet121/training_history.csv"
+    history.parent.mkdir(parents=True)
+    pd.DataFrame({"seed": [42, 42, 42, 43], "fold": 0, "epoch_seconds": [10.0, 4.0, 5.0, 10.0],
+                  "train_step_seconds": [5.0, 4.0, 4.5, 6.0]}).to_csv(history)  # fmt: skip
+    (row,) = default_run.outside_training_steps(tmp_path).to_dict("records")
+    assert row["epochs"] == 4
+    assert row["outside steps, first epoch"] == pytest.approx((0.5 + 0.4) / 2)
+    assert row["outside steps, later epochs"] == pytest.approx((0.0 + 0.1) / 2)

@@ -19,11 +19,12 @@ from eeg_hba.evaluation import (
     out_of_fold_scores,
     paired_verdict,
     patient_bootstrap_means,
+    prediction_spread,
     score_model,
     uniform_baseline,
 )
 from eeg_hba.hms import CLASSES, TARGET_COLUMNS
-from eeg_hba.report import comparison_markdown, comparison_table
+from eeg_hba.report import comparison_markdown, comparison_table, verdict
 
 
 def _labels(targets: list[list[float]], high=None, split=None, patients=None) -> pd.DataFrame:
@@ -179,3 +180,65 @@ def test_out_of_fold_kl_scores_each_seed_on_its_validation_rows():
     assert scores["validation_kl"] == pytest.approx(math.log(2) / 2)
     assert scores["validation_rows"] == 4
     assert scores["validation_kl_ci_low"] <= scores["validation_kl"] <= scores["validation_kl_ci_high"]
+
+
+def test_prediction_spread_counts_the_predicted_classes_and_the_top_probability_range():
+    predictions = as_prediction_table(
+        np.array([1, 2, 3]),
+        np.array([[0.5, 0.1, 0.1, 0.1, 0.1, 0.1], [0.06, 0.7, 0.06, 0.06, 0.06, 0.06],
+                  [0.6, 0.08, 0.08, 0.08, 0.08, 0.08]]),
+    )  # fmt: skip
+    assert prediction_spread(predictions) == {
+        "top_probability_min": pytest.approx(0.5), "top_probability_max": pytest.approx(0.7),
+        "predicted_classes": "Seizure 2, LPD 1",
+    }  # fmt: skip
+
+
+def test_the_verdict_calls_learned_only_what_beats_the_prior_and_describes_the_rest():
+    def row(model, kind, kl, beats, spread=(np.nan, np.nan, "")):
+        return {"model": model, "kind": kind, "kl_all": kl, "kl_all_ci_low": kl - 0.1,
+                "kl_all_ci_high": kl + 0.1, "beats_class_prior": beats, "seeds": 2,
+                "rows": 40, "top_probability_min": spread[0],
+                "top_probability_max": spread[1], "predicted_classes": spread[2]}  # fmt: skip
+
+    table = pd.DataFrame([
+        row("oracle (latent truth)", "baseline", 0.2, "yes"),
+        row("good_net", "backbone", 0.6, "yes", (0.3, 0.9, "Seizure 30, GPD 10")),
+        row("flat_net", "backbone", 1.3, "tie", (0.20, 0.25, "Seizure 40")),
+        row("class prior", "baseline", 1.3, None),
+        row("bad_net", "signal network", 1.6, "no (worse)", (0.4, 0.8, "LPD 39, GRDA 1")),
+    ])  # fmt: skip
+    context = {"data": "some folder: 100 labelled EEGs of 20 patients", "image_size": "96 x 64",
+               "ensemble_weights": {"good_net": 0.9, "flat_net": 0.1}}  # fmt: skip
+    text = verdict(table, context)
+    assert text.startswith("**Verdict.** some folder: 100 labelled EEGs of 20 patients; "
+                           "40 held-out EEGs; images 96 x 64; 2 training seeds.")  # fmt: skip
+    assert "Learned (beat the class prior with 95% confidence): good_net 0.600." in text
+    assert ("Did not learn: flat_net, ties the prior (near-constant, top probability "
+            "0.20-0.25; always Seizure); bad_net, worse than the prior (top probability "
+            "0.40-0.80; predicts LPD 39, GRDA 1).") in text  # fmt: skip
+    assert ("Best model: good_net, held-out KL 0.600 [0.500, 0.700], 64% of the way from "
+            "the class prior (1.300) to the oracle (0.200).") in text  # fmt: skip
+    assert text.endswith("Ensemble weights: good_net 0.90, flat_net 0.10.")
+    markdown = comparison_markdown(table.reindex(columns=[*table, "kl_high_vote",
+                                                          "accuracy", "validation_kl",
+                                                          "beats_classical"]), None, context)
+    assert markdown.split("\n\n")[1] == text  # the report's first paragraph
+
+
+def test_the_comparison_figure_draws_the_references_and_a_legend_outside_the_bars():
+    from eeg_hba.plots import comparison_figure  # noqa: PLC0415 - matplotlib
+
+    table = pd.DataFrame({
+        "model": ["good_net", "class prior", "classical"], "kl_all": [0.6, 1.3, 0.9],
+        "kl_all_ci_low": [0.5, 1.2, 0.8], "kl_all_ci_high": [0.7, 1.4, 1.0],
+        "kl_high_vote": [0.5, 1.2, 0.8], "kl_high_vote_ci_low": [0.4, 1.1, 0.7],
+        "kl_high_vote_ci_high": [0.6, 1.3, 0.9],
+    })  # fmt: skip
+    figure = comparison_figure(table)
+    (axis,) = figure.axes
+    references = {line.get_label(): line.get_xdata()[0] for line in axis.get_lines()
+                  if line.get_label().startswith(("class prior", "classical"))}  # fmt: skip
+    assert references == {"class prior (1.300)": 1.3, "classical (0.900)": 0.9}
+    # the legend lies below the bars, hiding none of them
+    assert axis.get_legend().get_window_extent().y1 < axis.get_window_extent().y0

@@ -22,8 +22,10 @@ from eeg_hba.inputs import model_input, prediction_order, window_dataset
 from eeg_hba.labels import ModelRun, fold_rows
 from eeg_hba.metrics import kl_divergence
 from eeg_hba.models import MODELS
+from eeg_hba.plots import training_curve
 from eeg_hba.training import (
     StageConfig,
+    class_prior_validation_kl,
     cosine_learning_rate,
     distribution_strategy,
     train_model_run,
@@ -95,6 +97,24 @@ def test_validation_kl_falls_below_the_class_prior_baseline(tmp_path):
     assert kl_divergence(
         targets, predictions.astype(np.float64) / predictions.sum(axis=1, keepdims=True)
     ) < 0.5 * kl_divergence(targets, prior)
+
+
+def test_the_training_curve_draws_each_folds_class_prior_validation_kl():
+    """Known answer: training windows Seizure and LPD (prior 1/2, 1/2), the validation EEG's
+    middle image Seizure: KL = ln 2. The EEG's other images are not what training validates on."""
+    seizure, lpd, gpd = np.eye(6, dtype=np.float32)[:3]
+    shards = {"s0": lambda: {"targets": np.stack([seizure, lpd, gpd, seizure, gpd])}}
+    index = pd.DataFrame({
+        "shard": "s0", "position": range(5), "eeg_id": [1, 2, 3, 3, 3],
+        "split": "train", "fold": [1, 1, 0, 0, 0],
+    })  # fmt: skip
+    kl = class_prior_validation_kl(shards, index, fold=0)
+    assert kl == pytest.approx(math.log(2))
+    history = pd.DataFrame({"epoch": [0, 1], "stage": "all rows", "loss": [1.0, 0.8],
+                            "val_loss": [0.9, 0.7], "seed": 42, "fold": 0})  # fmt: skip
+    (axis,) = training_curve(history, "a model", {0: kl}).axes
+    lines = {line.get_label(): line.get_ydata()[0] for line in axis.get_lines()}
+    assert lines["class prior, validation fold 0 (0.693)"] == pytest.approx(math.log(2))
 
 
 def test_cosine_schedule_warms_up_then_decays_to_the_floor():
@@ -184,6 +204,30 @@ def test_evaluation_report_and_submission_after_training(trained_project):
     assert submission["eeg_id"].tolist() == test["eeg_id"].tolist()
     np.testing.assert_allclose(submission[list(VOTE_COLUMNS)].sum(axis=1), 1.0, atol=1e-6)
     assert (submission[list(VOTE_COLUMNS)] >= 0).all().all()
+
+
+def test_the_report_begins_with_a_verdict_that_agrees_with_its_table(trained_project):
+    report = pd.read_csv(trained_project / "data/08_reporting/comparison_report.csv")
+    markdown = (trained_project / "data/08_reporting/comparison_report.md").read_text()
+    paragraphs = markdown.split("\n\n")
+    assert paragraphs[0] == "# Model comparison on the held-out split"
+    verdict = paragraphs[1]
+    assert verdict.startswith("**Verdict.** ") and "12 labelled EEGs of 6 patients" in verdict
+    models = report[~report["kind"].isin(["baseline", "ensemble"])]
+    learned = set(models.loc[models["beats_class_prior"] == "yes", "model"])
+    said_learned = verdict.split("confidence): ")[1].split(". ")[0] if learned else ""
+    said_not = verdict.split("Did not learn: ")[1].split(". Best model")[0] if len(
+        learned) < len(models) else ""  # fmt: skip
+    for name in models["model"]:  # "learned" exactly when it beats the prior
+        assert (name in said_learned) == (name in learned), name
+        assert (name in said_not) == (name not in learned), name
+    best = models.sort_values("kl_all").iloc[0]["model"]
+    assert f"Best model: {best}, held-out KL {models['kl_all'].min():.3f}" in verdict
+    assert "Ensemble weights: " in verdict
+    # the same paragraph describes the kedro run in MLflow
+    client = MlflowClient(tracking_uri=f"sqlite:///{trained_project / 'mlflow.db'}")
+    (parent,) = [r for r in _runs(client) if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.data.tags["mlflow.note.content"] == verdict
 
 
 @pytest.mark.slow

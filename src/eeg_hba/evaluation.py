@@ -182,6 +182,21 @@ def seed_mean_row_kl(label_table: pd.DataFrame, predictions: pd.DataFrame) -> pd
     return pd.concat(per_seed, axis=1).mean(axis=1)
 
 
+def prediction_spread(predictions: pd.DataFrame) -> dict[str, float | str]:
+    """How much a model's predictions (mean over seeds) vary between EEGs: its lowest and
+    highest top probability, and the classes it predicts (the most probable class of each
+    EEG, counted, most frequent first). A model that learned nothing predicts about the
+    same distribution for every EEG."""
+    probabilities = mean_over_seeds(predictions)[list(PREDICTION_COLUMNS)].to_numpy()
+    top = probabilities.max(axis=1)
+    predicted = pd.Series(np.asarray(CLASSES)[probabilities.argmax(axis=1)]).value_counts()
+    return {
+        "top_probability_min": float(top.min()),
+        "top_probability_max": float(top.max()),
+        "predicted_classes": ", ".join(f"{name} {count}" for name, count in predicted.items()),
+    }
+
+
 def score_model(
     label_table: pd.DataFrame,
     predictions: pd.DataFrame,
@@ -192,11 +207,12 @@ def score_model(
     """Held-out scores of one model: ``evaluate``'s metrics (mean over seeds, ``_sd`` over
     seeds), 95 % patient intervals of both KLs, and for each reference model (e.g. the
     classical baseline, the class prior) the paired-bootstrap verdict ``beats_<name>``
-    with the interval of the mean KL difference. Intervals and paired tests use each
-    EEG's KL averaged over the seeds."""
+    with the interval of the mean KL difference; and ``prediction_spread``. Intervals and
+    paired tests use each EEG's KL averaged over the seeds."""
     rows = holdout_rows(label_table)
     by_eeg = rows.set_index("eeg_id")
     scores: dict[str, float | str] = seed_summary(rows, predictions)
+    scores.update(prediction_spread(predictions[predictions["eeg_id"].isin(rows["eeg_id"])]))
     per_eeg = seed_mean_row_kl(rows, predictions)
 
     def bootstrap(values: pd.Series) -> tuple[float, float]:

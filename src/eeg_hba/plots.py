@@ -9,9 +9,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 
-def training_curve(history: pd.DataFrame, title: str) -> Figure:
-    """Training and validation KL per epoch of every model run (seed, fold), and where
-    stage 2 (fine-tuning on high-vote rows) starts."""
+def training_curve(
+    history: pd.DataFrame, title: str, class_prior: dict[int, float] | None = None
+) -> Figure:
+    """Training and validation KL per epoch of every model run (seed, fold), where stage 2
+    (fine-tuning on high-vote rows) starts, and each fold's ``class_prior`` validation KL
+    (where a model that learned nothing stays) as a reference line."""
     figure = Figure(figsize=(7, 4))
     axis = figure.subplots()
     runs = history.groupby(["seed", "fold"], sort=True) if "seed" in history else [("", history)]
@@ -25,6 +28,9 @@ def training_curve(history: pd.DataFrame, title: str) -> Figure:
     first = next(iter(runs))[1]
     for start in first.loc[first["stage"].ne(first["stage"].shift()), "epoch"].iloc[1:]:
         axis.axvline(start + 0.5, color="grey", linestyle="--")
+    for fold, kl in sorted((class_prior or {}).items()):
+        axis.axhline(kl, color="black", linestyle="-.", linewidth=1,
+                     label=f"class prior, validation fold {fold} ({kl:.3f})")  # fmt: skip
     axis.set_xlabel("epoch (dashed line: fine-tuning on high-vote rows starts)")
     axis.set_ylabel("KL divergence")
     axis.legend(loc="upper right", fontsize=7)
@@ -67,7 +73,8 @@ def reliability_figure(reliability: pd.DataFrame, title: str) -> Figure:
 
 def comparison_figure(report: pd.DataFrame) -> Figure:
     """Held-out KL (all rows and high-vote rows) of every model, best first, with the
-    95 % patient-bootstrap intervals as error bars."""
+    95 % patient-bootstrap intervals as error bars, and the class prior's and the classical
+    baseline's held-out KL as reference lines; the legend sits below the bars."""
     ordered = report.sort_values("kl_all")
     figure = Figure(figsize=(7, 0.45 * len(ordered) + 1.5))
     axis = figure.subplots()
@@ -80,9 +87,15 @@ def comparison_figure(report: pd.DataFrame) -> Figure:
         )
         axis.barh(positions + offset, ordered[metric], height=0.4, label=label,
                   xerr=np.nan_to_num(errors), capsize=2)  # fmt: skip
+    by_model = ordered.set_index("model")["kl_all"]
+    for reference, style in (("class prior", "--"), ("classical", ":")):
+        if reference in by_model:
+            axis.axvline(by_model[reference], color="black", linestyle=style, linewidth=1,
+                         label=f"{reference} ({by_model[reference]:.3f})")  # fmt: skip
     axis.set_yticks(positions, ordered["model"])
     axis.invert_yaxis()
     axis.set_xlabel("KL divergence on the held-out split, 95 % interval (lower is better)")
-    axis.legend(loc="lower right")
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / figure.get_figheight()),
+                ncol=2, fontsize=8)  # fmt: skip
     figure.tight_layout()
     return figure

@@ -12,6 +12,7 @@ COLUMNS = (
     "accuracy", "accuracy_sd", "validation_kl", "validation_kl_ci_low", "validation_kl_ci_high",
     "validation_rows", "beats_classical", "beats_class_prior",
     "seeds", "parameters", "training_seconds", "windows_per_second", "rows", "high_vote_rows",
+    "top_probability_min", "top_probability_max", "predicted_classes",
 )  # fmt: skip
 
 
@@ -39,8 +40,85 @@ def _with_interval(table: pd.DataFrame, metric: str) -> pd.Series:
     return table.apply(cell, axis=1)
 
 
-def comparison_markdown(table: pd.DataFrame, ensemble: dict | None = None) -> str:
-    """The report as Markdown: the table, then what its columns and verdicts mean."""
+#: The baselines' rows of the table, by name.
+CLASS_PRIOR, ORACLE = "class prior", "oracle (latent truth)"
+#: A model whose top probability spans less than this over the held-out EEGs predicts
+#: about the same distribution for every one of them.
+NEAR_CONSTANT = 0.1
+
+
+def _kl(row: pd.Series) -> str:
+    return f"{row['kl_all']:.3f} [{row['kl_all_ci_low']:.3f}, {row['kl_all_ci_high']:.3f}]"
+
+
+def _predictions_look(row: pd.Series) -> str:
+    """What a model's held-out predictions look like, in a few words."""
+    low, high = row["top_probability_min"], row["top_probability_max"]
+    classes = str(row["predicted_classes"])
+    if pd.isna(low):
+        return ""
+    shape = "near-constant, " if high - low < NEAR_CONSTANT else ""
+    one_class = "," not in classes
+    said = f"always {classes.rsplit(' ', 1)[0]}" if one_class else f"predicts {classes}"
+    return f" ({shape}top probability {low:.2f}-{high:.2f}; {said})"
+
+
+def verdict(table: pd.DataFrame, context: dict, ensemble: dict | None = None) -> str:
+    """The report's first paragraph: which models learned (beat the class prior with
+    confidence), which did not and what their predictions look like, the best model, the
+    ensemble's place and weights, and what this run was (``context``: ``data``,
+    ``image_size``, ``ensemble_weights``). Read from the table, so it cannot disagree."""
+    models = table[~table["kind"].isin(["baseline", "ensemble"])]
+    learned = models[models["beats_class_prior"] == "yes"]
+    others = models[models["beats_class_prior"] != "yes"]
+    rows = int(table["rows"].max())
+    seeds = int(models["seeds"].max()) if not models.empty else 1
+    lines = [
+        f"**Verdict.** {context['data']}; {rows} held-out EEGs; images "
+        f"{context['image_size']}; {seeds} training seed{'s' if seeds > 1 else ''}.",
+    ]
+    level = f"{CONFIDENCE:.0%}"
+    if learned.empty:
+        lines.append(f"No model beats the class prior with {level} confidence: none learned.")
+    else:
+        names = ", ".join(f"{r.model} {r.kl_all:.3f}" for r in learned.itertuples())
+        lines.append(f"Learned (beat the class prior with {level} confidence): {names}.")
+    if not others.empty:
+        described = "; ".join(
+            f"{row['model']}, "
+            + ("ties the prior" if row["beats_class_prior"] == "tie" else "worse than the prior")
+            + _predictions_look(row)
+            for _, row in others.iterrows()
+        )
+        lines.append(f"Did not learn: {described}.")
+    if not models.empty:
+        best = models.iloc[0]  # the table is sorted by held-out KL
+        sentence = f"Best model: {best['model']}, held-out KL {_kl(best)}"
+        by_name = table.set_index("model")
+        if {CLASS_PRIOR, ORACLE} <= set(by_name.index):
+            prior, oracle = by_name.loc[CLASS_PRIOR, "kl_all"], by_name.loc[ORACLE, "kl_all"]
+            share = (prior - best["kl_all"]) / (prior - oracle)
+            sentence += (
+                f", {share:.0%} of the way from the class prior ({prior:.3f}) to the "
+                f"oracle ({oracle:.3f})"
+            )
+        lines.append(sentence + ".")
+    if ensemble is not None:
+        lines.append(ensemble_sentence(ensemble))
+    weights = context.get("ensemble_weights")
+    if weights:
+        shares = sorted(weights.items(), key=lambda item: -item[1])
+        lines.append(
+            "Ensemble weights: " + ", ".join(f"{name} {w:.2f}" for name, w in shares) + "."
+        )
+    return " ".join(lines)
+
+
+def comparison_markdown(
+    table: pd.DataFrame, ensemble: dict | None = None, context: dict | None = None
+) -> str:
+    """The report as Markdown: the verdict (given the run's ``context``), the table, then
+    what its columns and verdicts mean."""
     shown = pd.DataFrame(
         {
             "model": table["model"],
@@ -59,6 +137,7 @@ def comparison_markdown(table: pd.DataFrame, ensemble: dict | None = None) -> st
     lines = [
         "# Model comparison on the held-out split",
         "",
+        *([verdict(table, context, ensemble), ""] if context is not None else []),
         f"{held_out} held-out EEGs of patients no model trained on. KL divergence as the "
         "leaderboard computed it (lower is better): mean over training seeds ± sd over "
         f"seeds, [{level} interval from a bootstrap over patients]. *Beats* is a paired "
@@ -71,7 +150,7 @@ def comparison_markdown(table: pd.DataFrame, ensemble: dict | None = None) -> st
         shown.to_markdown(index=False),
         "",
     ]
-    if ensemble is not None:
+    if ensemble is not None and context is None:  # else the verdict says it
         lines += [ensemble_sentence(ensemble), ""]
     return "\n".join(lines)
 

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 import tensorflow as tf
 
@@ -42,8 +43,10 @@ from eeg_hba.inputs import (
     window_dataset,
 )
 from eeg_hba.labels import ModelRun, fold_rows
+from eeg_hba.metrics import kl_divergence
 from eeg_hba.models import build_network, compile_model
 from eeg_hba.multi_worker import is_chief
+from eeg_hba.shards import gather
 
 logger = logging.getLogger(__name__)
 
@@ -343,6 +346,16 @@ def fit_two_stages(
         epochs = pd.read_csv(log).drop_duplicates("epoch", keep="last")
         history = pd.concat([history, epochs.assign(stage=name)], ignore_index=True)
     return history[["epoch", "stage", *(c for c in history if c not in ("epoch", "stage"))]]
+
+
+def class_prior_validation_kl(shards: dict, index: pd.DataFrame, fold: int) -> float:
+    """The validation KL, as training reports it (the middle image of each validation EEG
+    of ``fold``), of the class prior of that fold's training windows: where a model that
+    learned nothing stays. The training curve draws it."""
+    train, validation = fold_rows(index, fold)
+    prior = gather(train.reset_index(drop=True), shards, "targets").mean(axis=0)
+    targets = gather(middle_images(validation).reset_index(drop=True), shards, "targets")
+    return kl_divergence(targets, np.tile(prior, (len(targets), 1)))
 
 
 def train_model_run(

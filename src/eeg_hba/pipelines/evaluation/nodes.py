@@ -28,7 +28,7 @@ from eeg_hba.labels import ModelRun, data_set_tag, fold_rows, holdout_rows
 from eeg_hba.models import SIGNAL_NETWORKS
 from eeg_hba.plots import comparison_figure, confusion_figure, reliability_figure
 from eeg_hba.prediction import Member, predict_windows
-from eeg_hba.report import WITHOUT_SIGNALS, comparison_markdown, comparison_table
+from eeg_hba.report import WITHOUT_SIGNALS, comparison_markdown, comparison_table, verdict
 from eeg_hba.serving import log_ensemble_model
 from eeg_hba.synthetic import oracle_by_eeg
 from eeg_hba.tracking import register_model, source_commit
@@ -278,13 +278,27 @@ def evaluate_ensemble(
 
 
 def comparison_report(
-    baseline_scores: dict[str, dict], **model_scores: dict
+    baseline_scores: dict[str, dict],
+    ensemble_weights: dict[str, float],
+    label_table: pd.DataFrame,
+    preprocessing: dict,
+    raw_data_dir: str,
+    **model_scores: dict,
 ) -> tuple[pd.DataFrame, str, Figure]:
-    """One table of every model and baseline with intervals and verdicts; Markdown and a
-    figure too, logged into the ``kedro run``'s MLflow run."""
+    """One table of every model and baseline with intervals and verdicts, after a verdict
+    paragraph (also the description of the ``kedro run``'s MLflow run); Markdown and a
+    figure too, logged into that run."""
     table = comparison_table({**model_scores, **baseline_scores})
-    markdown = comparison_markdown(table, model_scores.get("ensemble"))
+    features = preprocessing["features"]
+    context = {
+        "data": f"{raw_data_dir}: {label_table['eeg_id'].nunique()} labelled EEGs of "
+        f"{label_table['patient_id'].nunique()} patients",
+        "image_size": f"{features['image_height']} x {features['image_width']}",
+        "ensemble_weights": ensemble_weights,
+    }
+    markdown = comparison_markdown(table, model_scores.get("ensemble"), context)
     figure = comparison_figure(table)
+    mlflow.set_tag("mlflow.note.content", verdict(table, context, model_scores.get("ensemble")))
     mlflow.log_text(markdown, "comparison_report.md")
     mlflow.log_figure(figure, "comparison_report.png")
     return table, markdown, figure

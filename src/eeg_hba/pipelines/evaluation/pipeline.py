@@ -136,6 +136,10 @@ def create_pipeline(**kwargs) -> Pipeline:
                 comparison_report,
                 {
                     "baseline_scores": "baseline_scores",
+                    "ensemble_weights": "ensemble_weights",
+                    "label_table": "label_table",
+                    "preprocessing": "params:preprocessing",
+                    "raw_data_dir": "params:raw_data_dir",
                     "ensemble": "ensemble_scores",
                     "classical": f"{SCORES}.classical.holdout_scores",
                     **{name: f"{SCORES}.{name}.holdout_scores" for name in MODELS},

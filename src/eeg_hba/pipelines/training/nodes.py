@@ -27,6 +27,7 @@ from eeg_hba.tracking import (
 )
 from eeg_hba.training import (
     TrainingConfig,
+    class_prior_validation_kl,
     distribution_strategy,
     train_model_run,
     training_backup,
@@ -76,7 +77,11 @@ def train_backbone(
         parameter_count = int(next(iter(models.values())).count_params())
         mlflow.log_param("parameter_count", parameter_count)
         mlflow.log_metric("training_seconds", seconds)
-        figure = training_curve(history, f"{config.backbone}: KL divergence per epoch")
+        class_prior = {fold: class_prior_validation_kl(shards, index, fold)
+                       for fold in sorted(history["fold"].unique())}  # fmt: skip
+        figure = training_curve(
+            history, f"{config.backbone}: KL divergence per epoch", class_prior
+        )
         mlflow.log_figure(figure, "training_curve.png")
         model = average_models(models, config.backbone)
         logger.info(  # the same on every worker of a multi-worker training
