@@ -6,6 +6,7 @@ evaluated, the submission written) is read line by line: a line that names a war
 the third-party notices README's "A quiet console" names.
 """
 
+import logging
 import re
 from pathlib import Path
 
@@ -50,3 +51,18 @@ W0000 00:00:1796677036.473052    2348 loop_optimizer.cc:934] Skipping loop optim
     assert len(unexpected_warnings(before)) == 4
     assert unexpected_warnings("WARNING: All log messages before absl::InitializeLog() is called "
                                "are written to STDERR") == []  # fmt: skip
+
+
+def test_one_trace_per_model_is_not_called_retracing(caplog):
+    """Predicting with several models in one run traces each model's predict function once,
+    which TensorFlow counts as retracing; a real retracing notice still shows."""
+    import eeg_hba  # noqa: F401, PLC0415 - installs the filter, as any project import does
+
+    tensorflow = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING):
+        tensorflow.warning("5 out of the last 38 calls to <function TensorFlowTrainer."
+                           "make_predict_function.<locals>.one_step_on_data_distributed at 0x1> "
+                           "triggered tf.function retracing.")  # fmt: skip
+        tensorflow.warning("6 out of the last 6 calls to <function augment at 0x2> triggered "
+                           "tf.function retracing.")  # fmt: skip
+    assert [r.getMessage()[:25] for r in caplog.records] == ["6 out of the last 6 calls"]

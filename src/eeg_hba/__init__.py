@@ -1,5 +1,6 @@
 """eeg-hba: harmful brain activity classification on EEG in the public HMS layout."""
 
+import logging
 import warnings
 
 __version__ = "0.1.0"
@@ -20,3 +21,18 @@ THIRD_PARTY_NOTICES = (
 )
 for category, message in THIRD_PARTY_NOTICES:
     warnings.filterwarnings("ignore", message=message, category=category)
+
+
+class _OneTracePerModelFilter(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls to <...make_predict_function...>
+    triggered tf.function retracing": TensorFlow counts traces by the Python function, and
+    every model of a run has its own predict function, traced once. Any other retracing
+    notice still shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message
+                    and "make_predict_function" in message)  # fmt: skip
+
+
+logging.getLogger("tensorflow").addFilter(_OneTracePerModelFilter())
