@@ -6,9 +6,9 @@ import warnings
 __version__ = "0.1.0"
 
 #: Third-party notices about nothing this project does, silenced wherever the package is
-#: imported (kedro run, notebooks, tests, the served model); README's "What the console prints"
-#: names them and the one that shows before the package is imported. Each is matched by
-#: category and message, so every other warning still shows.
+#: imported (kedro run, notebooks, tests, the served model); README's "What the console
+#: prints" names them and the one that shows before the package is imported. Each is
+#: matched by category and message, so every other warning still shows.
 THIRD_PARTY_NOTICES = (
     # pandera imports pyspark.pandas whenever PySpark is installed; no pandas-on-Spark API
     # is used (the spark engine writes the local engine's shards bit for bit)
@@ -26,8 +26,8 @@ for category, message in THIRD_PARTY_NOTICES:
 class _OneTracePerModelFilter(logging.Filter):
     """Drops TensorFlow's "N out of the last M calls to <...make_predict_function...>
     triggered tf.function retracing": TensorFlow counts traces by the Python function, and
-    every model of a run has its own predict function, traced on its first call. Any other retracing
-    notice still shows."""
+    every model of a run has its own predict function, traced on its first call. Any other
+    retracing notice still shows."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
