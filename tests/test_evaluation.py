@@ -222,7 +222,7 @@ def test_the_verdict_calls_learned_only_what_beats_the_prior_and_describes_the_r
     assert text.endswith("Ensemble weights: good_net 0.90, flat_net 0.10.")
     markdown = comparison_markdown(table.reindex(columns=[*table, "kl_high_vote",
                                                           "accuracy", "validation_kl",
-                                                          "beats_classical"]), None, context)
+                                                          "beats_classical"]), None, text)
     assert markdown.split("\n\n")[1] == text  # the report's first paragraph
 
 

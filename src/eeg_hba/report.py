@@ -24,20 +24,21 @@ def comparison_table(scores: dict[str, dict]) -> pd.DataFrame:
     return table.sort_values("kl_all", kind="stable").reset_index(drop=True)
 
 
-def _with_interval(table: pd.DataFrame, metric: str) -> pd.Series:
+def _with_interval_cell(row: pd.Series, metric: str) -> str:
     """``0.512 ± 0.020 [0.43, 0.60]``: mean over seeds ± sd over seeds [95 % interval]."""
+    if pd.isna(row[metric]):
+        return ""
+    text = f"{row[metric]:.3f}"
+    if row.get(f"{metric}_sd", 0) and row["seeds"] > 1:
+        text += f" ± {row[f'{metric}_sd']:.3f}"
+    if not pd.isna(row.get(f"{metric}_ci_low", np.nan)):
+        text += f" [{row[f'{metric}_ci_low']:.3f}, {row[f'{metric}_ci_high']:.3f}]"
+    return text
 
-    def cell(row: pd.Series) -> str:
-        if pd.isna(row[metric]):
-            return ""
-        text = f"{row[metric]:.3f}"
-        if row.get(f"{metric}_sd", 0) and row["seeds"] > 1:
-            text += f" ± {row[f'{metric}_sd']:.3f}"
-        if not pd.isna(row.get(f"{metric}_ci_low", np.nan)):
-            text += f" [{row[f'{metric}_ci_low']:.3f}, {row[f'{metric}_ci_high']:.3f}]"
-        return text
 
-    return table.apply(cell, axis=1)
+def _with_interval(table: pd.DataFrame, metric: str) -> pd.Series:
+    """``_with_interval_cell`` of every row."""
+    return table.apply(_with_interval_cell, axis=1, metric=metric)
 
 
 #: The baselines' rows of the table, by name.
@@ -45,10 +46,6 @@ CLASS_PRIOR, ORACLE = "class prior", "oracle (latent truth)"
 #: A model whose top probability spans less than this over the held-out EEGs predicts
 #: about the same distribution for every one of them.
 NEAR_CONSTANT = 0.1
-
-
-def _kl(row: pd.Series) -> str:
-    return f"{row['kl_all']:.3f} [{row['kl_all_ci_low']:.3f}, {row['kl_all_ci_high']:.3f}]"
 
 
 def _predictions_look(row: pd.Series) -> str:
@@ -93,7 +90,7 @@ def verdict(table: pd.DataFrame, context: dict, ensemble: dict | None = None) ->
         lines.append(f"Did not learn: {described}.")
     if not models.empty:
         best = models.iloc[0]  # the table is sorted by held-out KL
-        sentence = f"Best model: {best['model']}, held-out KL {_kl(best)}"
+        sentence = f"Best model: {best['model']}, held-out KL {_with_interval_cell(best, 'kl_all')}"
         by_name = table.set_index("model")
         if {CLASS_PRIOR, ORACLE} <= set(by_name.index):
             prior, oracle = by_name.loc[CLASS_PRIOR, "kl_all"], by_name.loc[ORACLE, "kl_all"]
@@ -115,10 +112,10 @@ def verdict(table: pd.DataFrame, context: dict, ensemble: dict | None = None) ->
 
 
 def comparison_markdown(
-    table: pd.DataFrame, ensemble: dict | None = None, context: dict | None = None
+    table: pd.DataFrame, ensemble: dict | None = None, verdict_paragraph: str | None = None
 ) -> str:
-    """The report as Markdown: the verdict (given the run's ``context``), the table, then
-    what its columns and verdicts mean."""
+    """The report as Markdown: the verdict paragraph (``verdict``), the table, then what its
+    columns and verdicts mean."""
     shown = pd.DataFrame(
         {
             "model": table["model"],
@@ -137,7 +134,7 @@ def comparison_markdown(
     lines = [
         "# Model comparison on the held-out split",
         "",
-        *([verdict(table, context, ensemble), ""] if context is not None else []),
+        *([verdict_paragraph, ""] if verdict_paragraph is not None else []),
         f"{held_out} held-out EEGs of patients no model trained on. KL divergence as the "
         "leaderboard computed it (lower is better): mean over training seeds ± sd over "
         f"seeds, [{level} interval from a bootstrap over patients]. *Beats* is a paired "
@@ -150,7 +147,7 @@ def comparison_markdown(
         shown.to_markdown(index=False),
         "",
     ]
-    if ensemble is not None and context is None:  # else the verdict says it
+    if ensemble is not None and verdict_paragraph is None:  # else the verdict says it
         lines += [ensemble_sentence(ensemble), ""]
     return "\n".join(lines)
 

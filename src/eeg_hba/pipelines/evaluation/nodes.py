@@ -296,9 +296,10 @@ def comparison_report(
         "image_size": f"{features['image_height']} x {features['image_width']}",
         "ensemble_weights": ensemble_weights,
     }
-    markdown = comparison_markdown(table, model_scores.get("ensemble"), context)
+    paragraph = verdict(table, context, model_scores.get("ensemble"))
+    markdown = comparison_markdown(table, model_scores.get("ensemble"), paragraph)
     figure = comparison_figure(table)
-    mlflow.set_tag("mlflow.note.content", verdict(table, context, model_scores.get("ensemble")))
+    mlflow.set_tag("mlflow.note.content", paragraph)
     mlflow.log_text(markdown, "comparison_report.md")
     mlflow.log_figure(figure, "comparison_report.png")
     return table, markdown, figure
