@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import mlflow
 import pytest
 import yaml
+from filelock import FileLock
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
@@ -154,13 +155,22 @@ def hand_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_project(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """One tiny project after ``train_all``, ``evaluation`` and ``predict``.
 
     Shared by every test that needs trained models, MLflow runs and reports (training,
     notebooks, browser tests): training four backbones is the slowest thing the suite does.
+    Under pytest-xdist the first worker to ask trains it in the session's shared temporary
+    folder while the others wait on a file lock, so it is trained once per session.
     """
-    project = make_project(tmp_path_factory.mktemp("trained") / "project")
-    console = kedro_run(project, "train_all,evaluation,predict", **TINY_RUN)
-    (project.parent / CONSOLE).write_text(console)
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    project = shared / "trained" / "project"
+    with FileLock(shared / "trained.lock"):
+        if not (project.parent / CONSOLE).exists():
+            if project.exists():
+                pytest.fail(f"training the shared tiny project failed in another worker: {project}")
+            make_project(project)
+            console = kedro_run(project, "train_all,evaluation,predict", **TINY_RUN)
+            (project.parent / CONSOLE).write_text(console)
     return project
