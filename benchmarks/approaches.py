@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))  # the tests' helpers: the project's configuration, one source
 SPLITS = {"train": "train.csv", "test": "test.csv"}
 FILES_PER_TASK = 32
 
@@ -63,15 +65,17 @@ def naive_loop(raw: Path, image_size: int, sample_rows: int | None = None, seed:
     project's own feature functions, so only the I/O and the looping differ from the
     project's path. A test row has no offsets: its files are the window.
     """
-    from eeg_hba.features import FeatureConfig, model_input_image  # noqa: PLC0415
-    from eeg_hba.hms import (  # noqa: PLC0415
+    from tests.projects import feature_config  # noqa: PLC0415
+
+    from eeg_hba.hms.layout import (  # noqa: PLC0415
         EEG_CHANNELS,
         SPECTROGRAM_TIME_COLUMN,
         SPECTROGRAM_VALUE_COLUMNS,
     )
-    from eeg_hba.windows import eeg_rows, spectrogram_rows  # noqa: PLC0415
+    from eeg_hba.hms.windows import eeg_rows, spectrogram_rows  # noqa: PLC0415
+    from eeg_hba.preprocessing.model_inputs import model_input_image  # noqa: PLC0415
 
-    config = FeatureConfig(image_height=image_size, image_width=image_size)
+    config = feature_config("kaggle", image_height=image_size, image_width=image_size)
     rows = _label_rows(raw)
     timed = random.Random(seed).sample(rows, sample_rows) if sample_rows else rows
     start = time.perf_counter()
@@ -106,7 +110,7 @@ def _read_files(paths: Sequence[Path]) -> int:
 def io_floor(raw: Path, workers: int = 1) -> dict:
     """Only read every parquet file that a label row references, once, with pyarrow, in
     ``workers`` processes (the project's pool), ``FILES_PER_TASK`` files per task."""
-    from eeg_hba.parallel import ordered_parallel_map  # noqa: PLC0415
+    from eeg_hba.preprocessing.parallel import ordered_parallel_map  # noqa: PLC0415
 
     files = [
         raw / f"{split}_{kind}/{file_id}.parquet"
@@ -121,16 +125,19 @@ def io_floor(raw: Path, workers: int = 1) -> dict:
 
 
 def _shard_loaders(inputs: Path) -> dict[str, Callable]:
-    from eeg_hba.datasets import NpzDataset  # noqa: PLC0415
+    from eeg_hba.catalog.datasets import NpzDataset  # noqa: PLC0415
 
     return {p.stem: NpzDataset(str(p)).load for p in sorted((inputs / "shards").glob("*.npz"))}
 
 
 def input_throughput(inputs: Path, image_size: int, batch_size: int, images: int) -> dict:
-    """Images per second out of ``eeg_hba.inputs.window_dataset`` from the shards (float16,
-    as written) and from float32 copies of them (as before), shuffled and augmented as in
-    training; no model. The shards sit in the page cache, as after a first epoch."""
-    from eeg_hba.inputs import AugmentConfig, window_dataset  # noqa: PLC0415
+    """Images per second out of ``eeg_hba.training.inputs.window_dataset`` from the shards
+    (float16, as written) and from float32 copies of them (as before), shuffled and
+    augmented as in training; no model. The shards sit in the page cache, as after a first
+    epoch."""
+    from tests.projects import augment_config  # noqa: PLC0415
+
+    from eeg_hba.training.inputs import window_dataset  # noqa: PLC0415
 
     index = pd.read_parquet(inputs / "index.parquet")
     shape = (image_size, image_size)
@@ -145,7 +152,7 @@ def input_throughput(inputs: Path, image_size: int, batch_size: int, images: int
         for storage, folder in (("float16", inputs), ("float32", Path(scratch))):
             shards = _shard_loaders(folder)
             dataset = window_dataset(
-                shards, index, shape, batch_size, training=True, augment=AugmentConfig()
+                shards, index, shape, batch_size, training=True, augment=augment_config()
             ).repeat()
             batches = iter(dataset)
             for _ in range(3):  # warm-up: the pipeline starts its threads
@@ -175,14 +182,15 @@ def training(inputs: Path, model_name: str, batch_size: int, steps: int) -> dict
     augmented, as in training) and fed one in-memory batch over and over (the compute
     floor)."""
     import tensorflow as tf  # noqa: PLC0415 - only this approach needs it
+    from tests.projects import augment_config  # noqa: PLC0415
 
-    from eeg_hba.inputs import (  # noqa: PLC0415
-        AugmentConfig,
+    from eeg_hba.training.inputs import (  # noqa: PLC0415
         model_input,
         stored_shape,
         window_dataset,
     )
-    from eeg_hba.models import build_network, compile_model, input_key  # noqa: PLC0415
+    from eeg_hba.training.model_kinds import input_key  # noqa: PLC0415
+    from eeg_hba.training.models import build_network, compile_model  # noqa: PLC0415
 
     index = pd.read_parquet(inputs / "index.parquet")
     shards = _shard_loaders(inputs)
@@ -190,7 +198,7 @@ def training(inputs: Path, model_name: str, batch_size: int, steps: int) -> dict
     model = compile_model(build_network(model_name, shape, None, 0.2, 0.9), 1e-3)
     reads = model_input(model)
     streamed = window_dataset(
-        shards, index, reads, batch_size, training=True, augment=AugmentConfig()
+        shards, index, reads, batch_size, training=True, augment=augment_config()
     ).repeat()
     first = next(iter(window_dataset(shards, index, reads, batch_size)))
     in_memory = tf.data.Dataset.from_tensors(first).repeat()
@@ -214,11 +222,12 @@ def untrained_models(project: Path, image_size: int) -> dict:
     catalog: ``predict`` then costs what it costs with trained ones."""
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+    from tests.projects import feature_config  # noqa: PLC0415
 
-    from eeg_hba.features import FeatureConfig  # noqa: PLC0415
-    from eeg_hba.models import MODELS, build_network, input_key  # noqa: PLC0415
+    from eeg_hba.training.model_kinds import MODELS, input_key  # noqa: PLC0415
+    from eeg_hba.training.models import build_network  # noqa: PLC0415
 
-    shapes = {"images": (image_size, image_size), "signals": FeatureConfig().signal_shape}
+    shapes = {"images": (image_size, image_size), "signals": feature_config().signal_shape}
     bootstrap_project(project)
     with KedroSession.create(project_path=project) as session:
         catalog = session.load_context().catalog

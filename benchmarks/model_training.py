@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from eeg_hba.models import MODELS
+from eeg_hba.training.model_kinds import MODELS
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "benchmarks"))

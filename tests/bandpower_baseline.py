@@ -17,8 +17,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
-from eeg_hba.hms import SPECTROGRAM_FREQUENCIES, TARGET_COLUMNS
-from eeg_hba.metrics import kl_divergence
+from eeg_hba.evaluation.metrics import kl_divergence
+from eeg_hba.hms.layout import SPECTROGRAM_FREQUENCIES, TARGET_COLUMNS
 
 BANDS_HZ = {"delta": (0.5, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 20.0)}
 CENTRAL_FRAMES = slice(145, 155)  # the 20 s around the window's centre (2 s frames)

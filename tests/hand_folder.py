@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eeg_hba.hms import (
+from eeg_hba.hms.layout import (
     CLASSES,
     EEG_CHANNELS,
     EEG_SAMPLING_HZ,

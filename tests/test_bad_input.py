@@ -15,7 +15,7 @@ from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.runner import SequentialRunner
 
-from eeg_hba.hms import EEG_CHANNELS, VOTE_COLUMNS
+from eeg_hba.hms.layout import EEG_CHANNELS, VOTE_COLUMNS
 
 from .hand_folder import hand_train_rows
 

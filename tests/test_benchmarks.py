@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import PROJECT_ROOT
+from .projects import PROJECT_ROOT
 
 
 @pytest.fixture

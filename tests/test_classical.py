@@ -13,21 +13,23 @@ from scipy.special import softmax
 from sklearn.base import clone
 from skops.io.exceptions import UntrustedTypesFoundException
 
-from eeg_hba.classical import (
+from eeg_hba.catalog.datasets import ClassicalModelDataset
+from eeg_hba.evaluation.metrics import kl_divergence
+from eeg_hba.hms.layout import CLASSES, EEG_CHANNELS, EEG_SAMPLING_HZ, RIGHT_CHANNELS
+from eeg_hba.hms.spectrogram import public_spectrogram_frame
+from eeg_hba.hms.windows import eeg_window, spectrogram_window
+from eeg_hba.preprocessing.model_inputs import given_panels
+from eeg_hba.preprocessing.window_features import (
     BANDS,
-    CLASSIFIER_KINDS,
     FEATURE_NAMES,
     HEMISPHERE_PAIRS,
-    ClassicalModel,
-    SoftTargetClassifier,
     window_features,
 )
-from eeg_hba.datasets import ClassicalModelDataset
-from eeg_hba.features import given_panels
-from eeg_hba.hms import CLASSES, EEG_CHANNELS, EEG_SAMPLING_HZ, RIGHT_CHANNELS
-from eeg_hba.metrics import kl_divergence
-from eeg_hba.spectrogram import public_spectrogram_frame
-from eeg_hba.windows import eeg_window, spectrogram_window
+from eeg_hba.training.classical import CLASSIFIER_KINDS, ClassicalModel, SoftTargetClassifier
+
+from .projects import feature_config
+
+CONFIG = feature_config()  # the project's band-pass and clip
 
 EEG_SAMPLES = 50 * EEG_SAMPLING_HZ
 #: Every other electrode along the LL and LP chains: each left bipolar pair then carries
@@ -57,7 +59,7 @@ def _given_spectrogram(eeg: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def background() -> np.ndarray:
     spectrogram = np.random.default_rng(1).gamma(1.0, 5.0, (4, 100, 300))
-    return window_features(spectrogram, _eeg(50))
+    return window_features(spectrogram, _eeg(50), CONFIG)
 
 
 # --- features ---------------------------------------------------------------------------
@@ -73,7 +75,7 @@ def test_2hz_rhythm_on_the_left_chains_raises_left_delta_and_lateralises():
     seconds = np.arange(600 * EEG_SAMPLING_HZ) / EEG_SAMPLING_HZ
     recording = _eeg(600, 40 * np.sin(2 * np.pi * 2.0 * seconds))
     centre = slice(275 * EEG_SAMPLING_HZ, 325 * EEG_SAMPLING_HZ)
-    values = window_features(_given_spectrogram(recording), recording[centre])
+    values = window_features(_given_spectrogram(recording), recording[centre], CONFIG)
     for source in ("spec_centre", "spec_whole", "eeg"):
         for left, right in HEMISPHERE_PAIRS.values():
             # 800 µV² of rhythm against ~40 µV² of delta background: about e^3 more power
@@ -106,8 +108,8 @@ def test_periodic_spikes_are_sharper_and_more_periodic_than_a_sinusoid_of_equal_
     periodic too, but its rectified swings are small beside the noise's."""
     spikes, sinusoid = _spike_train_and_sinusoid(1.5)
     spectrogram = np.random.default_rng(1).gamma(1.0, 5.0, (4, 100, 300))
-    with_spikes = window_features(spectrogram, _eeg(50, spikes))
-    with_sinusoid = window_features(spectrogram, _eeg(50, sinusoid))
+    with_spikes = window_features(spectrogram, _eeg(50, spikes), CONFIG)
+    with_sinusoid = window_features(spectrogram, _eeg(50, sinusoid), CONFIG)
     for region in ("LL", "LP"):
         for measure, margin in (("periodicity", 0.2), ("sharpness", 3.0), ("kurtosis", 5.0)):
             assert _feature(with_spikes, f"eeg_{region}_{measure}") > margin + _feature(
@@ -135,7 +137,7 @@ def test_gaps_and_an_empty_channel_give_finite_features_and_spare_the_other_chai
     eeg[4500:4900, :5] = np.nan  # a stretch inside the labelled 10 s
     eeg[:2000, 7] = np.nan
     eeg[:, EEG_CHANNELS.index("Fp2")] = np.nan  # feeds only the RL and RP chains
-    values = window_features(spectrogram, eeg)
+    values = window_features(spectrogram, eeg, CONFIG)
     assert np.isfinite(values).all()
     assert _feature(values, "eeg_centre_missing_fraction") > 0
     assert _feature(values, "spec_centre_missing_fraction") == 1.0
@@ -147,7 +149,7 @@ def test_gaps_and_an_empty_channel_give_finite_features_and_spare_the_other_chai
     untouched = [n for n in FEATURE_NAMES if n.startswith(("eeg_LL_", "eeg_LP_"))]
     gap_free = _eeg(50)
     gap_free[:, EEG_CHANNELS.index("Fp2")] = np.nan
-    spared = window_features(spectrogram, gap_free)
+    spared = window_features(spectrogram, gap_free, CONFIG)
     np.testing.assert_array_equal(
         [_feature(spared, n) for n in untouched], [_feature(background, n) for n in untouched]
     )
@@ -156,7 +158,7 @@ def test_gaps_and_an_empty_channel_give_finite_features_and_spare_the_other_chai
 def test_a_missing_hemisphere_reads_as_symmetric():
     eeg = _eeg(50, 40 * np.sin(2 * np.pi * 2.0 * np.arange(EEG_SAMPLES) / EEG_SAMPLING_HZ))
     eeg[:, [EEG_CHANNELS.index(c) for c in RIGHT_CHANNELS]] = np.nan
-    values = window_features(np.random.default_rng(1).gamma(1.0, 5.0, (4, 100, 300)), eeg)
+    values = window_features(np.random.default_rng(1).gamma(1.0, 5.0, (4, 100, 300)), eeg, CONFIG)
     for pair in HEMISPHERE_PAIRS:
         for band in BANDS:
             assert _feature(values, f"eeg_{pair}_{band}_asymmetry") == 0
@@ -164,7 +166,7 @@ def test_a_missing_hemisphere_reads_as_symmetric():
 
 
 def test_a_window_without_any_data_gets_neutral_values():
-    values = window_features(np.full((4, 100, 300), np.nan), np.full((EEG_SAMPLES, 20), np.nan))
+    values = window_features(np.full((4, 100, 300), np.nan), np.full((EEG_SAMPLES, 20), np.nan), CONFIG)
     missing = {"eeg_centre_missing_fraction", "spec_centre_missing_fraction"}
     assert {n for n, v in zip(FEATURE_NAMES, values, strict=True) if v != 0} == missing
     assert all(_feature(values, n) == 1.0 for n in missing)
@@ -173,22 +175,22 @@ def test_a_window_without_any_data_gets_neutral_values():
 def test_windows_of_the_wrong_shape_or_with_impossible_values_are_rejected():
     spectrogram, eeg = np.zeros((4, 100, 300)), np.zeros((EEG_SAMPLES, 20))
     with pytest.raises(ValueError, match=r"spectrogram_window must have shape \(4, 100, frames\)"):
-        window_features(spectrogram[0], eeg)
+        window_features(spectrogram[0], eeg, CONFIG)
     with pytest.raises(ValueError, match="20 channels"):
-        window_features(spectrogram, eeg[:, :19])
+        window_features(spectrogram, eeg[:, :19], CONFIG)
     eeg[100, 3] = np.inf
     with pytest.raises(ValueError, match="must not contain infinite values"):
-        window_features(spectrogram, eeg)
+        window_features(spectrogram, eeg, CONFIG)
     spectrogram[0, 0, 0] = -1.0
     with pytest.raises(ValueError, match="must not contain negative power"):
-        window_features(spectrogram, np.zeros((EEG_SAMPLES, 20)))
+        window_features(spectrogram, np.zeros((EEG_SAMPLES, 20)), CONFIG)
 
 
 def test_window_cutters_feed_window_features():
     """The functions the pipeline calls per row hand over arrays of the expected shapes."""
     recording = _eeg(600)
     eeg_table = pa.Table.from_pandas(pd.DataFrame(recording, columns=list(EEG_CHANNELS)))
-    values = window_features(_given_spectrogram(recording), eeg_window(eeg_table, 275.0))
+    values = window_features(_given_spectrogram(recording), eeg_window(eeg_table, 275.0), CONFIG)
     assert np.isfinite(values).all()
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from kedro.framework.session import KedroSession
 
-from eeg_hba.models import BACKBONES
-from eeg_hba.training import TrainingConfig
+from eeg_hba.training.models import BACKBONES
+from eeg_hba.training.two_stage import TrainingConfig
 
-from .conftest import make_project
+from .projects import make_project
 
 
 @pytest.fixture(scope="module")

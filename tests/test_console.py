@@ -10,7 +10,7 @@ import logging
 import re
 from pathlib import Path
 
-from .conftest import CONSOLE
+from .projects import CONSOLE
 
 #: The notices that remain, each a third-party one that the project cannot silence.
 ALLOWED_NOTICES = (

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from eeg_hba.contract import (
+from eeg_hba.hms.contract import (
     HmsContractError,
     Violation,
     apply_bad_row_policy,
@@ -14,7 +14,7 @@ from eeg_hba.contract import (
     validate_eeg_frame,
     validate_spectrogram_frame,
 )
-from eeg_hba.hms import EEG_CHANNELS, SPECTROGRAM_COLUMNS, TRAIN_COLUMNS, bipolar_pairs
+from eeg_hba.hms.layout import EEG_CHANNELS, SPECTROGRAM_COLUMNS, TRAIN_COLUMNS, bipolar_pairs
 
 from .hand_folder import hand_train_rows
 

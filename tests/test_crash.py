@@ -19,8 +19,8 @@ import yaml
 from kedro.io import AbstractDataset, DatasetError
 from kedro_viz.constants import DEFAULT_HOST
 
-from .conftest import PROJECT_ROOT, make_project, run_session
 from .hand_folder import write_hand_folder
+from .projects import PROJECT_ROOT, make_project, run_session
 
 pytestmark = pytest.mark.slow
 SMALL = {
@@ -190,7 +190,7 @@ def test_models_load_in_safe_mode_and_arrays_without_pickle(tmp_path):
         dataset.load()  # a Lambda layer is arbitrary code: refused
 
     npz = AbstractDataset.from_config(
-        "shard", {"type": "eeg_hba.datasets.NpzDataset", "filepath": str(tmp_path / "s.npz")}
+        "shard", {"type": "eeg_hba.catalog.datasets.NpzDataset", "filepath": str(tmp_path / "s.npz")}
     )
     np.savez(tmp_path / "s.npz", objects=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError, match="allow_pickle"):

@@ -17,7 +17,7 @@ import mlflow
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from eeg_hba.models import MODELS
+from eeg_hba.training.model_kinds import MODELS
 
 from .servers import HOST, free_port, serving
 
@@ -89,6 +89,10 @@ def test_viz_build_has_the_layers_and_a_namespace_per_backbone(viz_build: Path) 
     assert namespaces == set(MODELS) | {"classical", "train_inputs", "test_inputs"}
     readable = {node["name"] for node in train_all["nodes"] if node["type"] == "task"}
     assert {"validate_train_labels", "make_label_table", "train_backbone"} <= readable
+    # generating the embedded data set is a pipeline of its own, drawn as its steps
+    synthetic = json.loads((viz_build / "api/pipelines/synthetic").read_text())
+    steps = {node["name"] for node in synthetic["nodes"] if node["type"] == "task"}
+    assert {"plan_synthetic_dataset", "write_synthetic_signal_files"} <= steps
 
 
 def test_kedro_viz_shows_train_all_as_collapsible_models(

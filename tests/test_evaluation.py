@@ -6,16 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eeg_hba.evaluation import (
-    PREDICTION_COLUMNS,
-    as_prediction_table,
-    blend,
+from eeg_hba.evaluation.ensemble import blend, fit_ensemble_weights
+from eeg_hba.evaluation.oracle import oracle_baseline
+from eeg_hba.evaluation.report import comparison_markdown, comparison_table, verdict
+from eeg_hba.evaluation.scores import (
     class_prior_baseline,
     confusion_table,
     evaluate,
-    fit_ensemble_weights,
     interval,
-    oracle_baseline,
     out_of_fold_scores,
     paired_verdict,
     patient_bootstrap_means,
@@ -23,8 +21,8 @@ from eeg_hba.evaluation import (
     score_model,
     uniform_baseline,
 )
-from eeg_hba.hms import CLASSES, TARGET_COLUMNS
-from eeg_hba.report import comparison_markdown, comparison_table, verdict
+from eeg_hba.hms.layout import CLASSES, TARGET_COLUMNS
+from eeg_hba.hms.prediction_table import PREDICTION_COLUMNS, as_prediction_table
 
 
 def _labels(targets: list[list[float]], high=None, split=None, patients=None) -> pd.DataFrame:
@@ -227,7 +225,7 @@ def test_the_verdict_calls_learned_only_what_beats_the_prior_and_describes_the_r
 
 
 def test_the_comparison_figure_draws_the_references_and_a_legend_outside_the_bars():
-    from eeg_hba.plots import comparison_figure  # noqa: PLC0415 - matplotlib
+    from eeg_hba.evaluation.plots import comparison_figure  # noqa: PLC0415 - matplotlib
 
     table = pd.DataFrame({
         "model": ["good_net", "class prior", "classical"], "kl_all": [0.6, 1.3, 0.9],

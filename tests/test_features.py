@@ -3,13 +3,21 @@
 import numpy as np
 import pyarrow as pa
 import pytest
-from kedro.config import OmegaConfigLoader
 from scipy.ndimage import zoom
 from scipy.signal import ShortTimeFFT
 from scipy.signal.windows import hann
 
-from eeg_hba.features import (
-    FeatureConfig,
+from eeg_hba.hms.layout import (
+    EEG_CHANNELS,
+    EEG_SAMPLING_HZ,
+    LEFT_CHANNELS,
+    REGIONS,
+    RIGHT_CHANNELS,
+    SPECTROGRAM_COLUMNS,
+    SPECTROGRAM_FREQUENCIES,
+)
+from eeg_hba.hms.windows import WindowError, eeg_window, spectrogram_window
+from eeg_hba.preprocessing.model_inputs import (
     _psd_window,
     _resize_panels,
     central_frames,
@@ -24,38 +32,18 @@ from eeg_hba.features import (
     normalise_spectrogram,
     standardise_panels,
 )
-from eeg_hba.hms import (
-    EEG_CHANNELS,
-    EEG_SAMPLING_HZ,
-    LEFT_CHANNELS,
-    REGIONS,
-    RIGHT_CHANNELS,
-    SPECTROGRAM_COLUMNS,
-    SPECTROGRAM_FREQUENCIES,
-)
-from eeg_hba.settings import CONFIG_LOADER_ARGS
-from eeg_hba.windows import WindowError, eeg_window, spectrogram_window
 
-from .conftest import PROJECT_ROOT
+from .projects import feature_config
 
-CONFIG = FeatureConfig(image_height=64, image_width=64)
+#: The ImageNet layout (conf/kaggle: linear rows, each panel standardised) at 64 x 64.
+CONFIG = feature_config("kaggle", image_height=64, image_width=64)
 N = 50 * EEG_SAMPLING_HZ
 rng = np.random.default_rng(0)
 
 
-def project_features(env: str) -> FeatureConfig:
-    """The features of ``--env=<env>``: conf/<env> soft-merged over conf/base."""
-    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env=env, **CONFIG_LOADER_ARGS)
-    return FeatureConfig(**loader["parameters"]["preprocessing"]["features"])
-
-
-def kaggle_features() -> FeatureConfig:
-    return project_features("kaggle")
-
-
 #: The layouts: linear rows and per-panel standardisation (64 x 64 and conf/kaggle's
 #: 512 x 512), and conf/base's log rows with fixed scaling.
-LAYOUTS = [CONFIG, project_features("local"), kaggle_features()]
+LAYOUTS = [CONFIG, feature_config(), feature_config("kaggle")]
 LAYOUT_IDS = ["64x64", "base", "kaggle"]
 
 
@@ -114,7 +102,7 @@ def test_a_sine_lands_in_the_image_rows_of_its_frequency(config):
 def test_log_rows_give_the_low_band_most_of_the_panel():
     """conf/base's rows: geometric from 0.5 to 12 Hz, so 0.5-5 Hz (rates of discharges and
     rhythms) takes over two thirds of them, where linear rows to 20 Hz gave it a quarter."""
-    base, rows = project_features("local"), eeg_panel_frequencies(project_features("local"))
+    base, rows = feature_config(), eeg_panel_frequencies(feature_config())
     assert base.frequency_scale == "log" and rows[0] == 0.5 and rows[-1] == pytest.approx(12)
     np.testing.assert_allclose(rows[1:] / rows[:-1], (12 / 0.5) ** (1 / (len(rows) - 1)))
     assert np.mean(rows <= 5) > 2 / 3 and np.mean(eeg_panel_frequencies(CONFIG) <= 5) < 0.3
@@ -139,7 +127,7 @@ def test_a_burst_lands_in_the_image_columns_of_its_time(config):
 
 
 def test_kaggle_images_are_512_square_with_256_frames_per_eeg_panel():
-    config = kaggle_features()
+    config = feature_config("kaggle")
     assert (config.image_height, config.image_width) == (512, 512)
     assert config.panel_shape == (128, 256)
     assert eeg_spectrogram(_eeg({"T5": _sine(4.0)}), config).shape == (4, 52, 256)
@@ -165,7 +153,7 @@ def test_given_half_is_the_normalised_window_zoomed_as_before():
     window = _spectrogram_window()
     window[10:40] = np.nan
     frequencies = np.asarray(SPECTROGRAM_FREQUENCIES)
-    for config in (CONFIG, kaggle_features()):
+    for config in (CONFIG, feature_config("kaggle")):
         normalised = normalise_spectrogram(given_panels(window), config)
         factors = (1, config.panel_shape[0] / 100, config.panel_shape[1] / 300)
         expected = zoom(normalised, factors, order=1, grid_mode=True, mode="nearest")
@@ -179,7 +167,7 @@ def test_given_half_is_the_normalised_window_zoomed_as_before():
 def test_given_half_shows_the_central_seconds_on_the_log_rows():
     """conf/base's left half: the central 240 s of the 600 s window (frames 90-209), its
     rows the given bins interpolated at the same log frequencies as the EEG half's."""
-    config = project_features("local")
+    config = feature_config()
     frames = np.broadcast_to(np.arange(300.0), (4, 100, 300))
     shown = central_frames(frames, config)
     assert config.given_seconds == 240 and shown.shape == (4, 100, 120)
@@ -203,7 +191,7 @@ def test_fixed_scaling_keeps_a_lateralised_field_brighter_than_its_other_side():
     given = _spectrogram_window()
     given[:, 100:200] /= 9  # RL
     given[:, 300:400] /= 9  # RP
-    for config, brighter in ((project_features("local"), True), (CONFIG, False)):
+    for config, brighter in ((feature_config(), True), (CONFIG, False)):
         image = model_input_image(given, eeg, config)
         ll, rl = np.split(image, 4, axis=0)[:2]
         for half in (slice(0, config.panel_shape[1]), slice(config.panel_shape[1], None)):
@@ -251,7 +239,7 @@ def test_nan_input_gives_finite_output():
 
 def test_image_size_must_tile_four_panels_and_two_halves():
     with pytest.raises(ValueError, match="multiple of 4"):
-        FeatureConfig(image_height=66, image_width=64)
+        feature_config(image_height=66, image_width=64)
 
 
 @pytest.mark.parametrize(

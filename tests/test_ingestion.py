@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eeg_hba.hms import TARGET_COLUMNS, VOTE_COLUMNS
+from eeg_hba.hms.layout import TARGET_COLUMNS, VOTE_COLUMNS
 
-from .conftest import TINY_SYNTHETIC
 from .hand_folder import HAND_PATIENTS
+from .projects import TINY_SYNTHETIC
 
 pytestmark = pytest.mark.slow
 SMALL_SPLITS = {"holdout_fraction": 0.2, "n_folds": 2}

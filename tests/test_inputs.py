@@ -4,13 +4,14 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from eeg_hba.inputs import (
-    AugmentConfig,
+from eeg_hba.training.inputs import (
     augment_image,
     prediction_order,
     swap_hemispheres,
     window_dataset,
 )
+
+from .projects import augment_config
 
 
 def _shards(n_shards: int = 3, per_shard: int = 5, size: int = 8) -> tuple[dict, pd.DataFrame]:
@@ -61,17 +62,17 @@ SEED = tf.constant([3, 4], tf.int64)
 
 def test_augmentations_keep_shape_and_masks_zero_bands():
     image = tf.ones((16, 16, 1))
-    masks = AugmentConfig(0, 0, 0.1, time_mask=1.0, frequency_mask=1.0)
+    masks = augment_config(hemisphere_swap=0, time_shift=0, time_mask=1.0, frequency_mask=1.0)
     masked = augment_image(image, masks, SEED).numpy()
     assert masked.shape == (16, 16, 1)
     assert 0 < (masked == 0).mean() < 0.6  # some rows and columns zeroed, most kept
-    untouched = augment_image(image, AugmentConfig(0, 0, 0.1, 0, 0), SEED).numpy()
+    untouched = augment_image(image, augment_config(hemisphere_swap=0, time_shift=0, time_mask=0, frequency_mask=0), SEED).numpy()
     np.testing.assert_array_equal(untouched, image.numpy())
 
 
 def test_augmentations_follow_the_seed():
     image = tf.random.stateless_uniform((16, 16, 1), (1, 2))
-    config = AugmentConfig(0.5, 0.5, 0.2, time_mask=0.5, frequency_mask=0.5)
+    config = augment_config(hemisphere_swap=0.5, time_shift=0.5, max_shift_fraction=0.2, time_mask=0.5, frequency_mask=0.5)
     results = {
         seed: augment_image(image, config, tf.constant([seed, 0], tf.int64)).numpy()
         for seed in range(8)
@@ -84,7 +85,7 @@ def _epochs(seed: int, epochs: int = 2) -> list[np.ndarray]:
     shards, index = _shards(size=16)
     dataset = window_dataset(
         shards, index, ("images", (16, 16, 1)), batch_size=4, training=True, seed=seed,
-        augment=AugmentConfig(0.5, 0.5, 0.2, time_mask=0.5, frequency_mask=0.5),
+        augment=augment_config(hemisphere_swap=0.5, time_shift=0.5, max_shift_fraction=0.2, time_mask=0.5, frequency_mask=0.5),
     )  # fmt: skip
     return [np.concatenate([b[0].numpy() for b in dataset]) for _ in range(epochs)]
 

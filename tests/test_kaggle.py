@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from eeg_hba.hms import VOTE_COLUMNS
-from eeg_hba.models import BACKBONES, MODELS
+from eeg_hba.hms.layout import VOTE_COLUMNS
+from eeg_hba.training.model_kinds import MODELS
+from eeg_hba.training.models import BACKBONES
 
-from .conftest import TINY_RUN, kedro_run, make_project
+from .projects import TINY_RUN, kedro_run, make_project
 
 pytestmark = pytest.mark.slow
 SIZE = 32

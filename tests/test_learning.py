@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from eeg_hba.evaluation import class_prior_baseline, evaluate
-from eeg_hba.inputs import stored_shape
-from eeg_hba.labels import ModelRun, fold_rows
-from eeg_hba.models import input_key
-from eeg_hba.prediction import predict_windows
-from eeg_hba.training import train_model_run
+from eeg_hba.evaluation.scores import class_prior_baseline, evaluate
+from eeg_hba.preprocessing.splits import ModelRun, fold_rows
+from eeg_hba.serving.prediction import predict_windows
+from eeg_hba.training.inputs import stored_shape
+from eeg_hba.training.model_kinds import input_key
+from eeg_hba.training.two_stage import train_model_run
 
-from .conftest import kedro_run, make_project, training_config
+from .projects import kedro_run, make_project, training_config
 
 #: Small enough for CI, large enough to learn from: 200 EEGs of 40 patients, every
 #: sub-window an image of the default layout (96 x 64: at 64 x 32 the validation KL of the
@@ -44,6 +44,7 @@ def learning_data(
 ) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Shards, model-input index and label table written by a real ``kedro run``."""
     project = make_project(tmp_path_factory.mktemp("learning") / "project")
+    kedro_run(project, "synthetic", **LEARNING_DATA)
     kedro_run(project, "ingestion,preprocessing", **LEARNING_DATA)
     inputs = project / "data/05_model_input"
     files = sorted((inputs / "train_inputs/shards").glob("*.npz"))

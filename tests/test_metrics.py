@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eeg_hba.metrics import kl_divergence, kl_per_row, kl_terms
+from eeg_hba.evaluation.metrics import kl_divergence, kl_per_row, kl_terms
 
 
 def test_perfect_prediction_scores_zero():

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from eeg_hba.hms import VOTE_COLUMNS
-from eeg_hba.models import MODELS, input_key
-from eeg_hba.prediction import predict_windows
-from eeg_hba.serving import log_ensemble_model
+from eeg_hba.hms.layout import VOTE_COLUMNS
+from eeg_hba.serving.ensemble_model import check_members_take, log_ensemble_model
+from eeg_hba.serving.prediction import predict_windows
+from eeg_hba.training.model_kinds import MODELS, input_key
 
 from .servers import HOST, free_port, serving
 
@@ -236,3 +236,16 @@ def test_mlflow_models_serve_answers_with_the_submission_and_a_4xx_naming_a_miss
         assert "<data root>/test_eegs/987654321.parquet does not exist" in body
         assert str(data_root) not in body and str(raw_folder) not in body
         assert "Traceback" not in body
+
+
+def test_logging_refuses_members_built_for_other_model_inputs(trained_project):
+    """The served model makes its inputs with the settings preprocessing recorded; a
+    member built for another image size is named before anything is logged."""
+    settings = json.loads(
+        (trained_project / "data/05_model_input/model_input_settings.json").read_text()
+    )
+    images = keras.Input((settings["features"]["image_height"], 8, 1), name="images")
+    other_width = keras.Model(images, keras.layers.Dense(6)(keras.layers.Flatten()(images)))
+    check_members_take({"classical": object()}, settings["features"])  # not a Keras model
+    with pytest.raises(ValueError, match=r"wide_one takes images of shape \(32, 8, 1\), the settings make \(32, 32, 1\)"):
+        check_members_take({"wide_one": other_width}, settings["features"])

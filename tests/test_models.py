@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from eeg_hba.models import BACKBONES, WeightsUnavailableError, build_model, compile_model
+from eeg_hba.training.models import BACKBONES, WeightsUnavailableError, build_model, compile_model
 
 SIZE = 32  # the smallest input every keras.applications backbone accepts
 

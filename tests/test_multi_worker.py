@@ -16,11 +16,11 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from eeg_hba.multi_worker import chief_only, is_chief, scratch_folder
-from eeg_hba.training import TrainingConfig, training_backup
+from eeg_hba.training.multi_worker import chief_only, is_chief, scratch_folder
+from eeg_hba.training.two_stage import TrainingConfig, training_backup
 
 from .cluster import HOST, ProcessGroups, Started, free_port, process_groups, wait_all
-from .conftest import TINY_RUN, TINY_SYNTHETIC, make_project, run_session, training_config
+from .projects import TINY_RUN, TINY_SYNTHETIC, make_project, run_session, training_config
 
 LIFETIME_S = 600  # a safety net: nothing started here outlives it
 RUN_TIMEOUT_S = 400
@@ -60,6 +60,7 @@ def prepared_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
             f"server:\n  mlflow_tracking_uri: sqlite:///${{chief_only:{project / 'mlflow.db'}}}\n"
         )
         patch.chdir(project)
+        run_session(project, "synthetic")
         run_session(project, "ingestion")
         run_session(project, "preprocessing")
         yield project
@@ -188,7 +189,7 @@ def _windows_each_step(epochs: int) -> list[list[int]]:
     import numpy as np  # noqa: PLC0415 - run in the workers' processes
     import tensorflow as tf  # noqa: PLC0415
 
-    from eeg_hba.inputs import window_dataset  # noqa: PLC0415
+    from eeg_hba.training.inputs import window_dataset  # noqa: PLC0415
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     sizes = [5, 11, 8, 9, 7]

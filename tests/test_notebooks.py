@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .conftest import PROJECT_ROOT
+from .projects import PROJECT_ROOT
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 NOTEBOOK_NAMES = ("exploration", "model_comparison")

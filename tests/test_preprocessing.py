@@ -17,21 +17,20 @@ from kedro.framework.session import KedroSession
 from kedro.io import AbstractDataset
 from kedro.runner import SequentialRunner
 
-from eeg_hba.contract import HmsContractError
-from eeg_hba.evaluation import mean_over_images
-from eeg_hba.features import FeatureConfig
-from eeg_hba.hms import TARGET_COLUMNS, VOTE_COLUMNS
-from eeg_hba.shards import compute_shard, plan_rows, plan_shards, shard_jobs
+from eeg_hba.hms.contract import HmsContractError
+from eeg_hba.hms.labels import image_windows
+from eeg_hba.hms.layout import TARGET_COLUMNS, VOTE_COLUMNS
+from eeg_hba.hms.prediction_table import mean_over_images
+from eeg_hba.preprocessing.shards import compute_shard, plan_rows, plan_shards, shard_jobs
 from eeg_hba.synthetic import (
     SyntheticConfig,
     eeg_file_frame,
     plan_dataset,
     spectrogram_file_frame,
 )
-from eeg_hba.windows import image_windows
 
-from .conftest import TINY_SYNTHETIC
 from .hand_folder import hand_train_rows
+from .projects import TINY_SYNTHETIC, feature_config
 
 
 def test_shards_keep_each_spectrogram_whole():
@@ -75,7 +74,7 @@ def test_every_raw_file_is_read_once():
     calls = Counter()
     rows, eegs, spectrograms = _counted_synthetic_files(calls)
     planned = plan_rows(rows, shard_size=4)
-    features = FeatureConfig(image_height=32, image_width=32)
+    features = feature_config("kaggle", image_height=32, image_width=32)
     shards = [compute_shard(job) for job in shard_jobs(planned, spectrograms, eegs, features, 1)]
     assert sum(len(arrays["images"]) for arrays in shards) == rows["eeg_id"].nunique()
     assert len(calls) == len(eegs) + len(spectrograms)
@@ -89,7 +88,7 @@ def test_each_file_is_read_once_when_several_windows_share_it():
     calls = Counter()
     rows, eegs, spectrograms = _counted_synthetic_files(calls)
     planned = plan_rows(rows, shard_size=16, per_eeg=None)
-    features = FeatureConfig(image_height=32, image_width=32)
+    features = feature_config("kaggle", image_height=32, image_width=32)
     jobs = shard_jobs(planned, spectrograms, eegs, features, 1, images_per_eeg=None)
     made = [compute_shard(job) for job in jobs]
     assert sum(len(arrays["images"]) for arrays in made) == len(rows) > rows["eeg_id"].nunique()
@@ -110,6 +109,7 @@ def _shards(project: Path, namespace: str) -> dict[str, dict[str, np.ndarray]]:
 def test_output_is_identical_across_runs_and_worker_counts(run_pipeline, kedro_project):
     tiny = {"synthetic": {"presets": {"default": TINY_SYNTHETIC}}}
     small_images = {"shard_size": 4, "features": {"image_height": 32, "image_width": 32}}
+    run_pipeline("synthetic", **tiny)
     run_pipeline("ingestion", **tiny)
     run_pipeline("preprocessing", **tiny, preprocessing={**small_images, "workers": 1})
     first = _shards(kedro_project, "train_inputs")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from eeg_hba.run_lock import ConcurrentRunError, acquire, release
-from eeg_hba.tracking import end_interrupted_runs
+from eeg_hba.training.tracking import end_interrupted_runs
 
 #: A process that takes the lock at argv[1], forks a worker (as preprocessing does), says
 #: so with the worker's pid, and waits to be killed.

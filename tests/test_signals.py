@@ -6,12 +6,19 @@ import pytest
 import tensorflow as tf
 from scipy.fft import rfft, rfftfreq
 
-from eeg_hba.features import FeatureConfig, filtered_chains, model_input_signals, model_inputs
-from eeg_hba.hms import BIPOLAR_CHAINS, EEG_CHANNELS, EEG_SAMPLING_HZ, REGIONS
-from eeg_hba.inputs import AugmentConfig, augment_signals, swap_chains
-from eeg_hba.models import WeightsUnavailableError, build_network
+from eeg_hba.hms.layout import BIPOLAR_CHAINS, EEG_CHANNELS, EEG_SAMPLING_HZ, REGIONS
+from eeg_hba.preprocessing.model_inputs import (
+    FeatureConfig,
+    filtered_chains,
+    model_input_signals,
+    model_inputs,
+)
+from eeg_hba.training.inputs import augment_signals, swap_chains
+from eeg_hba.training.models import WeightsUnavailableError, build_network
 
-CONFIG = FeatureConfig(image_height=32, image_width=32)  # signals: 20 s at 50 Hz, 100 uV
+from .projects import augment_config, feature_config
+
+CONFIG = feature_config("kaggle", image_height=32, image_width=32)  # signals: 20 s at 50 Hz, 100 uV
 SAMPLES = CONFIG.signal_seconds * CONFIG.signal_sampling_hz
 SEED = tf.constant([3, 4], tf.int64)
 
@@ -83,9 +90,9 @@ def test_model_inputs_make_the_image_and_the_signals_of_one_window():
 
 def test_signal_knobs_are_checked():
     with pytest.raises(ValueError, match="signal_sampling_hz"):
-        FeatureConfig(signal_sampling_hz=30)  # 30 does not divide 200
+        feature_config(signal_sampling_hz=30)  # 30 does not divide 200
     with pytest.raises(ValueError, match="signal_sampling_hz"):
-        FeatureConfig(signal_sampling_hz=25)  # below twice the 20 Hz band edge
+        feature_config(signal_sampling_hz=25)  # below twice the 20 Hz band edge
 
 
 def test_the_left_right_swap_maps_ll_to_rl_chain_by_chain():
@@ -100,13 +107,13 @@ def test_the_left_right_swap_maps_ll_to_rl_chain_by_chain():
 
 def test_signal_augmentations_follow_the_seed_and_each_does_what_it_says():
     signals = tf.constant(np.random.default_rng(0).normal(size=(SAMPLES, 16)).astype("f4"))
-    everything = AugmentConfig(0.5, 0.5, 0.1, chain_dropout=0.3, amplitude_scale=0.5)
+    everything = augment_config(hemisphere_swap=0.5, time_shift=0.5, chain_dropout=0.3, amplitude_scale=0.5)
     first, again = (augment_signals(signals, everything, SEED).numpy() for _ in range(2))
     np.testing.assert_array_equal(first, again)
-    off = AugmentConfig(0, 0, 0.1, chain_dropout=0, amplitude_scale=0)
+    off = augment_config(hemisphere_swap=0, time_shift=0, chain_dropout=0, amplitude_scale=0)
     np.testing.assert_array_equal(augment_signals(signals, off, SEED).numpy(), signals.numpy())
     dropped = [
-        augment_signals(signals, AugmentConfig(0, 0, 0.1, chain_dropout=0.5, amplitude_scale=0),
+        augment_signals(signals, augment_config(hemisphere_swap=0, time_shift=0, chain_dropout=0.5, amplitude_scale=0),
                         tf.constant([s, 1], tf.int64)).numpy()
         for s in range(20)
     ]  # fmt: skip
@@ -115,8 +122,7 @@ def test_signal_augmentations_follow_the_seed_and_each_does_what_it_says():
         np.testing.assert_array_equal(window[:, ~zeroed], signals.numpy()[:, ~zeroed])
     assert 0.3 < np.mean([np.all(w == 0, axis=0).mean() for w in dropped]) < 0.7
     gains = [
-        float(np.linalg.norm(augment_signals(signals, AugmentConfig(0, 0, 0.1, chain_dropout=0,
-              amplitude_scale=1.0), tf.constant([s, 2], tf.int64)).numpy())
+        float(np.linalg.norm(augment_signals(signals, augment_config(hemisphere_swap=0, time_shift=0, chain_dropout=0, amplitude_scale=1.0), tf.constant([s, 2], tf.int64)).numpy())
               / np.linalg.norm(signals.numpy()))
         for s in range(20)
     ]  # fmt: skip

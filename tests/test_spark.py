@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from eeg_hba.spark import spark_session
+from eeg_hba.preprocessing.spark import spark_session
 
-from .conftest import TINY_SYNTHETIC
+from .projects import TINY_SYNTHETIC
 from .test_preprocessing import _shards
 
 SPARK = {"master": "local[2]", "config": {"spark.ui.enabled": "false"}}
@@ -47,6 +47,7 @@ def assert_same_model_inputs(written: tuple[dict, pd.DataFrame], expected: tuple
 def test_spark_job_writes_the_same_shards_as_worker_processes(spark, run_pipeline, kedro_project):
     tiny = {"synthetic": {"presets": {"default": TINY_SYNTHETIC}}}
     small_images = {"shard_size": 4, "features": {"image_height": 32, "image_width": 32}}
+    run_pipeline("synthetic", **tiny)
     run_pipeline("ingestion", **tiny)
     run_pipeline("preprocessing", **tiny, preprocessing={**small_images, "workers": 2})
     local = written_model_inputs(kedro_project)

@@ -32,7 +32,7 @@ from .cluster import (
     spark_environment,
     spark_standalone,
 )
-from .conftest import TINY_SYNTHETIC, make_project, run_session
+from .projects import TINY_SYNTHETIC, make_project, run_session
 from .test_spark import assert_same_model_inputs, written_model_inputs
 
 pytestmark = pytest.mark.slow
@@ -74,6 +74,7 @@ def ingested_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
         project = make_project(tmp_path_factory.mktemp("spark") / "project")
         (project / "conf/local/parameters.yml").write_text(yaml.safe_dump(TINY))
         patch.chdir(project)
+        run_session(project, "synthetic")
         run_session(project, "ingestion")
         yield project
 

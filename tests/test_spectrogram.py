@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from eeg_hba.hms import EEG_CHANNELS, EEG_SAMPLING_HZ, REGIONS, SPECTROGRAM_FREQUENCIES
-from eeg_hba.spectrogram import bipolar_signals, public_spectrogram_frame, region_power
+from eeg_hba.hms.layout import EEG_CHANNELS, EEG_SAMPLING_HZ, REGIONS, SPECTROGRAM_FREQUENCIES
+from eeg_hba.hms.spectrogram import bipolar_signals, public_spectrogram_frame, region_power
 
 SECONDS = 60
 

@@ -9,14 +9,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from eeg_hba.contract import (
+from eeg_hba.evaluation.oracle import LATENT_COLUMNS, oracle_by_eeg
+from eeg_hba.hms.contract import (
     parse_submission_table,
     parse_test_table,
     parse_train_table,
     validate_eeg_frame,
     validate_spectrogram_frame,
 )
-from eeg_hba.hms import (
+from eeg_hba.hms.labels import build_label_table
+from eeg_hba.hms.layout import (
     CLASSES,
     EEG_CHANNELS,
     EEG_SAMPLING_HZ,
@@ -24,14 +26,12 @@ from eeg_hba.hms import (
     SPECTROGRAM_FREQUENCIES,
     VOTE_COLUMNS,
 )
-from eeg_hba.labels import build_label_table
-from eeg_hba.spectrogram import BIPOLAR_INDEX, region_power
+from eeg_hba.hms.spectrogram import BIPOLAR_INDEX, region_power
+from eeg_hba.hooks import MissingDataError
 from eeg_hba.synthetic import (
-    LATENT_COLUMNS,
     SyntheticConfig,
     eeg_file_frame,
     eeg_files,
-    oracle_by_eeg,
     plan_dataset,
     render,
     spectrogram_file_frame,
@@ -48,7 +48,7 @@ from eeg_hba.synthetic.raters import (
 )
 
 from .bandpower_baseline import band_power_features, out_of_fold_scores
-from .conftest import PROJECT_ROOT, TINY_SYNTHETIC
+from .projects import PROJECT_ROOT, TINY_SYNTHETIC
 
 SMALL = SyntheticConfig(**TINY_SYNTHETIC)
 DEFAULT = SyntheticConfig()
@@ -406,6 +406,20 @@ def test_band_powers_close_at_most_half_of_the_gap_to_the_oracle():
     for rows in ("all", "high_vote"):
         assert scores[f"oracle_{rows}"] < 0.5 * scores[f"prior_{rows}"]
         assert scores[f"gap_closed_{rows}"] <= 0.5
+
+
+def test_a_run_before_the_data_set_exists_says_how_to_make_it(run_pipeline, kedro_project: Path):
+    """Generating the embedded data is a visible step: a run that needs it stops first,
+    naming the command, and writes nothing."""
+    with pytest.raises(
+        MissingDataError,
+        match=r"`kedro run --pipelines=synthetic`, then `kedro run --pipelines=ingestion` again",
+    ):
+        run_pipeline("ingestion")
+    # and the generator in the same run as its readers, which nothing would order after it
+    with pytest.raises(MissingDataError, match=r"in a run of its own"):
+        run_pipeline("synthetic,ingestion")
+    assert not (kedro_project / "data").exists()
 
 
 @pytest.mark.slow

@@ -17,13 +17,13 @@ import pytest
 import tensorflow as tf
 from mlflow.tracking import MlflowClient
 
-from eeg_hba.hms import CLASSES, VOTE_COLUMNS
-from eeg_hba.inputs import model_input, prediction_order, window_dataset
-from eeg_hba.labels import ModelRun, fold_rows
-from eeg_hba.metrics import kl_divergence
-from eeg_hba.models import MODELS
-from eeg_hba.plots import training_curve
-from eeg_hba.training import (
+from eeg_hba.evaluation.metrics import kl_divergence
+from eeg_hba.evaluation.plots import training_curve
+from eeg_hba.hms.layout import CLASSES, VOTE_COLUMNS
+from eeg_hba.preprocessing.splits import ModelRun, fold_rows
+from eeg_hba.training.inputs import model_input, prediction_order, window_dataset
+from eeg_hba.training.model_kinds import MODELS
+from eeg_hba.training.two_stage import (
     StageConfig,
     class_prior_validation_kl,
     cosine_learning_rate,
@@ -31,7 +31,7 @@ from eeg_hba.training import (
     train_model_run,
 )
 
-from .conftest import PROJECT_ROOT, TINY_RUN, kedro_run, training_config
+from .projects import PROJECT_ROOT, TINY_RUN, kedro_run, training_config
 
 LEARNABLE = 64  # the learnable set: at 32 x 32 a backbone's last feature map is 1 x 1
 BACKBONE = "mobilenet_v3_large"  # the fastest backbone, where one stands for all
@@ -236,6 +236,7 @@ def test_a_failing_backbone_run_ends_failed(run_pipeline, kedro_project):
         **TINY_RUN,
         "densenet121": {"training": {"backbone": "densenet121", "weights": "/no/such.h5"}},
     }
+    run_pipeline("synthetic", **broken)
     with pytest.raises(
         Exception, match=r"weights file /no/such\.h5 for densenet121 does not exist"
     ):

@@ -1,7 +1,10 @@
 """eeg-hba: harmful brain activity classification on EEG in the public HMS layout."""
 
+import importlib.util
 import logging
+import sys
 import warnings
+from types import ModuleType
 
 __version__ = "0.1.0"
 
@@ -36,3 +39,19 @@ class _OneTracePerModelFilter(logging.Filter):
 
 
 logging.getLogger("tensorflow").addFilter(_OneTracePerModelFilter())
+
+
+def lazy_module(name: str) -> ModuleType:
+    """Module ``name``, executed on its first attribute access (Python's documented
+    ``importlib.util.LazyLoader`` recipe): node modules name their TensorFlow and
+    scikit-learn code this way, so listing or drawing the pipelines loads neither."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f"no module named {name!r}", name=name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

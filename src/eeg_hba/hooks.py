@@ -6,11 +6,9 @@ from pathlib import Path
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Pipeline
-from kedro.runner import SequentialRunner
 
 from eeg_hba import run_lock
-from eeg_hba.multi_worker import chief_only
-from eeg_hba.pipelines import synthetic
+from eeg_hba.training.multi_worker import chief_only
 
 logger = logging.getLogger(__name__)
 #: Held by the run in progress (inside the project folder, as every output it writes).
@@ -41,22 +39,38 @@ class RunLockHook:
 
 
 class EmbeddedDataHook:
-    """Makes the embedded default work on a fresh clone.
+    """Stops, before anything runs, a run that reads the embedded synthetic folder while it
+    holds no complete data set (no manifest), saying how to make one.
 
-    Before a run that reads the raw HMS folder, when that folder is the synthetic one and
-    holds no complete data set (no manifest), the ``synthetic`` pipeline runs first.
-    A raw folder elsewhere (real data) is never written to.
+    Generating the data is a step of its own, the ``synthetic`` pipeline, so that kedro viz
+    and the run's log show it; this hook never runs it behind the user's back. A raw
+    folder elsewhere (real data) is not checked here: ingestion names what it lacks.
     """
 
-    @hook_impl
+    @hook_impl(tryfirst=True)  # registered after RunLockHook: runs before the lock is taken
     def before_pipeline_run(
         self, run_params: dict, pipeline: Pipeline, catalog: DataCatalog
     ) -> None:
         if not any(name.startswith("raw_") for name in pipeline.inputs()):
             return
+        if "synthetic_manifest" in pipeline.all_outputs():
+            # nothing orders the generator before the readers of the folder it writes
+            raise MissingDataError(
+                "Generate the synthetic data set in a run of its own "
+                "(`kedro run --pipelines=synthetic`), then run the pipelines that read it."
+            )
         raw = Path(catalog.load("params:raw_data_dir")).resolve()
         embedded = Path(catalog.load("params:synthetic_data_dir")).resolve()
         if raw != embedded or catalog.exists("synthetic_manifest"):
             return
-        logger.info("No synthetic data set in %s yet: running the 'synthetic' pipeline first", raw)
-        SequentialRunner().run(synthetic.create_pipeline(), catalog)
+        names = ",".join(run_params.get("pipeline_names") or ["__default__"])
+        raise MissingDataError(
+            f"No data set in {raw} yet. Generate the embedded synthetic one first with "
+            f"`kedro run --pipelines=synthetic`, then `kedro run --pipelines={names}` again; "
+            "or point raw_data_dir at an HMS folder: "
+            "`kedro run --params=raw_data_dir=/path/to/hms`."
+        )
+
+
+class MissingDataError(RuntimeError):
+    """A run would read a raw HMS folder that holds no data set."""

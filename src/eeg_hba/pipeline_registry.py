@@ -2,7 +2,6 @@
 
 from kedro.pipeline import Pipeline
 
-from eeg_hba.models import MODELS
 from eeg_hba.pipelines import (
     classical,
     evaluation,
@@ -12,6 +11,7 @@ from eeg_hba.pipelines import (
     synthetic,
     training,
 )
+from eeg_hba.training.model_kinds import MODELS
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -19,8 +19,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     baseline) and each ``train_<model>`` include the steps upstream of training;
     ``predict`` includes the test-window steps upstream of it, with the same code.
 
-    The raw data comes from ``raw_data_dir``; when that is the (missing) synthetic folder,
-    ``eeg_hba.hooks.EmbeddedDataHook`` generates it first.
+    The raw data comes from ``raw_data_dir``; the embedded synthetic data set is made by the
+    ``synthetic`` pipeline (``kedro run --pipelines=synthetic``), a step of its own.
     """
     upstream = ingestion.create_pipeline() + preprocessing.create_pipeline()
     models = {name: training.create_pipeline(name) for name in MODELS}

@@ -3,7 +3,7 @@
 from kedro.config import OmegaConfigLoader
 
 from eeg_hba.hooks import EmbeddedDataHook, RunLockHook
-from eeg_hba.multi_worker import chief_only
+from eeg_hba.training.multi_worker import chief_only
 
 HOOKS = (RunLockHook(), EmbeddedDataHook())
 

@@ -10,14 +10,12 @@ No Kedro imports.
 
 import pandas as pd
 
-from eeg_hba.hms import VOTE_COLUMNS
+from eeg_hba.hms.layout import VOTE_COLUMNS
 from eeg_hba.synthetic.config import SyntheticConfig
 from eeg_hba.synthetic.plan import (
-    LATENT_COLUMNS,
     Episode,
     Recording,
     SyntheticPlan,
-    oracle_by_eeg,
     plan_dataset,
 )
 from eeg_hba.synthetic.signals import eeg_file_frame, render, spectrogram_file_frame
@@ -42,14 +40,12 @@ def sample_submission(test: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = [
-    "LATENT_COLUMNS",
     "Episode",
     "Recording",
     "SyntheticConfig",
     "SyntheticPlan",
     "eeg_file_frame",
     "eeg_files",
-    "oracle_by_eeg",
     "plan_dataset",
     "render",
     "sample_submission",

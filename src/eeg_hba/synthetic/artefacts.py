@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eeg_hba.hms import EEG_SAMPLING_HZ
+from eeg_hba.hms.layout import EEG_SAMPLING_HZ
 from eeg_hba.synthetic.config import SyntheticConfig
 from eeg_hba.synthetic.montage import N_SCALP, channel_indices
 from eeg_hba.synthetic.plan import Timeline

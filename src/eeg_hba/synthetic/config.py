@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from eeg_hba.hms import CLASSES
+from eeg_hba.hms.layout import CLASSES
 
 #: How a high- or low-vote EEG's segment is placed relative to the experts' thresholds.
 AGREEMENT_DESIGNS: tuple[str, ...] = ("idealized", "typical", "proto", "edge")

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from eeg_hba.hms import EEG_CHANNELS, EKG_CHANNEL
-from eeg_hba.spectrogram import BIPOLAR_INDEX
+from eeg_hba.hms.layout import EEG_CHANNELS, EKG_CHANNEL
+from eeg_hba.hms.spectrogram import BIPOLAR_INDEX
 
 SCALP: tuple[str, ...] = tuple(c for c in EEG_CHANNELS if c != EKG_CHANNEL)
 N_SCALP = len(SCALP)

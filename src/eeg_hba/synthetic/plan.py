@@ -23,7 +23,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from eeg_hba.hms import (
+from eeg_hba.evaluation.oracle import LATENT_COLUMNS
+from eeg_hba.hms.layout import (
     CLASSES,
     EEG_WINDOW_SECONDS,
     LABELLED_SECONDS,
@@ -55,7 +56,6 @@ from eeg_hba.synthetic.raters import (
 HALF_WINDOW = SPECTROGRAM_WINDOW_SECONDS // 2
 EEG_HALF_WINDOW = EEG_WINDOW_SECONDS // 2
 LABEL_HALF = LABELLED_SECONDS // 2
-LATENT_COLUMNS: tuple[str, ...] = tuple(c.replace("_vote", "_latent") for c in VOTE_COLUMNS)
 SIDES = ("left", "right")
 #: Background states of a stretch of EEG with no IIIC pattern (or under one).
 BACKGROUNDS: tuple[str, ...] = (
@@ -757,22 +757,3 @@ def plan_dataset(config: SyntheticConfig) -> SyntheticPlan:
     return SyntheticPlan(
         config, train, test, train_latent, test_latent, train_recordings, test_recordings
     )
-
-
-def oracle_by_eeg(latent: pd.DataFrame) -> pd.DataFrame:
-    """The oracle per eeg_id as the label table sees it: ``labels.build_label_table`` sums
-    the votes of an EEG's sub-windows, so its oracle is the mean of the rows' expected
-    vote distributions weighted by their vote counts (``n_votes``).
-
-    Returns a frame indexed by ``eeg_id`` with the ``LATENT_COLUMNS``.
-    """
-    missing = {"eeg_id", "n_votes", *LATENT_COLUMNS} - set(latent.columns)
-    if missing:
-        raise ValueError(f"the latent table lacks columns {sorted(missing)}")
-    weights = latent["n_votes"].to_numpy(np.float64)
-    weighted = latent[list(LATENT_COLUMNS)].mul(weights, axis=0)
-    sums = weighted.groupby(latent["eeg_id"].to_numpy()).sum()
-    totals = pd.Series(weights).groupby(latent["eeg_id"].to_numpy()).sum()
-    if (totals <= 0).any():
-        raise ValueError(f"eeg_ids {totals.index[totals <= 0][:5].tolist()} have no votes")
-    return sums.div(totals, axis=0).rename_axis("eeg_id")

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from eeg_hba.hms import (
+from eeg_hba.hms.labels import build_label_table
+from eeg_hba.hms.layout import (
     CLASSES,
     EEG_SAMPLING_HZ,
     REGIONS,
@@ -17,8 +18,7 @@ from eeg_hba.hms import (
     VOTE_COLUMNS,
     bipolar_pairs,
 )
-from eeg_hba.labels import build_label_table
-from eeg_hba.spectrogram import bipolar_signals, region_power
+from eeg_hba.hms.spectrogram import bipolar_signals, region_power
 from eeg_hba.synthetic.plan import HALF_WINDOW, Recording, SyntheticPlan
 from eeg_hba.synthetic.signals import render
 

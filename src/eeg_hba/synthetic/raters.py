@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from eeg_hba.hms import CLASSES
+from eeg_hba.hms.layout import CLASSES
 
 FEATURES: tuple[str, ...] = ("prominence", "periodicity", "evolution", "rate", "lateralisation")
 PROMINENCE, PERIODICITY, EVOLUTION, RATE, LATERALISATION = range(len(FEATURES))

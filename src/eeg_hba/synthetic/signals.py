@@ -24,8 +24,8 @@ import pandas as pd
 from scipy.fft import irfft, rfftfreq
 from scipy.special import i0e
 
-from eeg_hba.hms import EEG_CHANNELS, EEG_SAMPLING_HZ
-from eeg_hba.spectrogram import public_spectrogram_frame
+from eeg_hba.hms.layout import EEG_CHANNELS, EEG_SAMPLING_HZ
+from eeg_hba.hms.spectrogram import public_spectrogram_frame
 from eeg_hba.synthetic.artefacts import inject, plan_artefacts
 from eeg_hba.synthetic.config import SyntheticConfig
 from eeg_hba.synthetic.montage import (

@@ -8,10 +8,12 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from eeg_hba.classical import FEATURE_NAMES, ClassicalModel, SoftTargetClassifier
-from eeg_hba.evaluation import mean_over_folds, mean_over_images
-from eeg_hba.labels import fold_rows, holdout_rows, model_runs
-from eeg_hba.shards import gather
+from eeg_hba.evaluation.scores import mean_over_folds
+from eeg_hba.hms.prediction_table import mean_over_images
+from eeg_hba.preprocessing.shards import gather
+from eeg_hba.preprocessing.splits import fold_rows, holdout_rows, model_runs
+from eeg_hba.preprocessing.window_features import FEATURE_NAMES
+from eeg_hba.training.classical import ClassicalModel, SoftTargetClassifier
 
 logger = logging.getLogger(__name__)
 NAME = "classical"

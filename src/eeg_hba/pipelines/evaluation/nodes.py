@@ -1,37 +1,46 @@
 """Thin glue: predict, score on the held-out split with intervals, log to MLflow, report."""
 
+from __future__ import annotations
+
 import logging
 import os
 import time
 from collections.abc import Callable
 
-import keras
 import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 
-from eeg_hba.evaluation import (
-    blend,
+from eeg_hba import lazy_module
+from eeg_hba.evaluation.ensemble import blend, fit_ensemble_weights
+from eeg_hba.evaluation.oracle import oracle_baseline, oracle_by_eeg
+from eeg_hba.evaluation.plots import comparison_figure, confusion_figure, reliability_figure
+from eeg_hba.evaluation.report import (
+    WITHOUT_SIGNALS,
+    comparison_markdown,
+    comparison_table,
+    verdict,
+)
+from eeg_hba.evaluation.scores import (
     class_prior_baseline,
     confusion_table,
-    fit_ensemble_weights,
     mean_over_folds,
     mean_over_seeds,
-    oracle_baseline,
     out_of_fold_scores,
     reliability_table,
     score_model,
     seed_summary,
     uniform_baseline,
 )
-from eeg_hba.labels import ModelRun, data_set_tag, fold_rows, holdout_rows
-from eeg_hba.models import SIGNAL_NETWORKS
-from eeg_hba.plots import comparison_figure, confusion_figure, reliability_figure
-from eeg_hba.prediction import Member, predict_windows
-from eeg_hba.report import WITHOUT_SIGNALS, comparison_markdown, comparison_table, verdict
-from eeg_hba.serving import log_ensemble_model
-from eeg_hba.synthetic import oracle_by_eeg
-from eeg_hba.tracking import register_model, source_commit
+from eeg_hba.preprocessing.splits import ModelRun, data_set_tag, fold_rows, holdout_rows
+from eeg_hba.training.model_kinds import SIGNAL_NETWORKS
+
+# TensorFlow loads when a model predicts (or Kedro reads these functions' type hints), not
+# when the pipelines are listed or drawn.
+keras = lazy_module("keras")
+ensemble_model = lazy_module("eeg_hba.serving.ensemble_model")
+prediction = lazy_module("eeg_hba.serving.prediction")
+tracking = lazy_module("eeg_hba.training.tracking")
 
 logger = logging.getLogger(__name__)
 CLASSICAL = "classical"
@@ -51,9 +60,10 @@ def predict_backbone(
         run, model = ModelRun.from_name(name), load()
         _, fold = fold_rows(index, run.fold)
         labels = {"seed": run.seed, "fold": run.fold}
-        validation.append(predict_windows(model, shards, fold, batch_size).assign(**labels))
+        predicted = prediction.predict_windows(model, shards, fold, batch_size)
+        validation.append(predicted.assign(**labels))
         started = time.perf_counter()
-        holdout.append(predict_windows(model, shards, holdout_rows(index), batch_size))
+        holdout.append(prediction.predict_windows(model, shards, holdout_rows(index), batch_size))
         seconds += time.perf_counter() - started
         holdout[-1] = holdout[-1].assign(**labels)
     holdout_predictions = pd.concat(holdout, ignore_index=True)
@@ -96,9 +106,12 @@ def _register(model_id: str, name: str, label_table: pd.DataFrame, raw_data_dir:
     """A new version of ``<prefix>-<name>`` in the model registry (unless switched off)."""
     if not registry["enabled"]:
         return
-    tags = {"data_set": data_set_tag(raw_data_dir, label_table), "git_commit": source_commit()}
+    tags = {
+        "data_set": data_set_tag(raw_data_dir, label_table),
+        "git_commit": tracking.source_commit(),
+    }
     registered = f"{registry['prefix']}-{name}"
-    version = register_model(model_id, registered, tags, holdout_kl, registry["alias"])
+    version = tracking.register_model(model_id, registered, tags, holdout_kl, registry["alias"])
     logger.info("Registered %s version %s (%s)", registered, version, tags["data_set"])
 
 
@@ -214,28 +227,27 @@ def _ensemble_weights(
 def log_ensemble(
     weights: dict[str, float],
     test_windows: pd.DataFrame,
-    preprocessing: dict,
+    model_input_settings: dict,
     batch_size: int,
     max_request_rows: int,
-    max_all_nan_channels: int,
     raw_data_dir: str,
-    **models: Member,
+    **models: prediction.Member,
 ) -> dict:
     """The ensemble as an MLflow model (its members, the weights and the settings that
-    turn raw test files into a submission, with this run's HMS folder as the data root it
-    serves by default) in an MLflow run of its own; its card."""
+    turn raw test files into a submission: those the model inputs were made with, checked
+    against what each member takes; this run's HMS folder as the data root it serves by
+    default) in an MLflow run of its own; its card."""
+    ensemble_model.check_members_take(models, model_input_settings["features"])
     settings = {
-        "features": preprocessing["features"],
-        "shard_size": preprocessing["shard_size"],
+        **model_input_settings,
         "batch_size": batch_size,
-        "max_all_nan_channels": max_all_nan_channels,
         "max_request_rows": max_request_rows,
         "data_root": os.path.abspath(raw_data_dir),
     }
     with mlflow.start_run(run_name="ensemble", nested=True) as run:
         mlflow.set_tag("kind", "ensemble")
         mlflow.log_params({f"weight.{k}": v for k, v in weights.items()})
-        model_id = log_ensemble_model(models, weights, settings, test_windows)
+        model_id = ensemble_model.log_ensemble_model(models, weights, settings, test_windows)
     return {"model": "ensemble", "kind": "ensemble", "mlflow_run_id": run.info.run_id,
             "mlflow_model_id": model_id}  # fmt: skip
 
@@ -281,7 +293,7 @@ def comparison_report(
     baseline_scores: dict[str, dict],
     ensemble_weights: dict[str, float],
     label_table: pd.DataFrame,
-    preprocessing: dict,
+    model_input_settings: dict,
     raw_data_dir: str,
     **model_scores: dict,
 ) -> tuple[pd.DataFrame, str, Figure]:
@@ -289,7 +301,7 @@ def comparison_report(
     paragraph (also the description of the ``kedro run``'s MLflow run); Markdown and a
     figure too, logged into that run."""
     table = comparison_table({**model_scores, **baseline_scores})
-    features = preprocessing["features"]
+    features = model_input_settings["features"]
     context = {
         "data": f"{raw_data_dir}: {label_table['eeg_id'].nunique()} labelled EEGs of "
         f"{label_table['patient_id'].nunique()} patients",

@@ -3,7 +3,7 @@ report."""
 
 from kedro.pipeline import Node, Pipeline
 
-from eeg_hba.models import MODELS
+from eeg_hba.training.model_kinds import MODELS
 
 from .nodes import (
     CLASSICAL,
@@ -108,10 +108,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 {
                     "weights": "ensemble_weights",
                     "test_windows": "test_windows",
-                    "preprocessing": "params:preprocessing",
+                    "model_input_settings": "model_input_settings",
                     "batch_size": "params:predict.batch_size",
                     "max_request_rows": "params:predict.max_request_rows",
-                    "max_all_nan_channels": "params:ingestion.max_all_nan_channels",
                     "raw_data_dir": "params:raw_data_dir",
                     **{name: f"{name}.model" for name in MEMBERS},
                 },
@@ -138,7 +137,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "baseline_scores": "baseline_scores",
                     "ensemble_weights": "ensemble_weights",
                     "label_table": "label_table",
-                    "preprocessing": "params:preprocessing",
+                    "model_input_settings": "model_input_settings",
                     "raw_data_dir": "params:raw_data_dir",
                     "ensemble": "ensemble_scores",
                     "classical": f"{SCORES}.classical.holdout_scores",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from eeg_hba.contract import (
+from eeg_hba.hms.contract import (
     Violation,
     apply_bad_row_policy,
     parse_submission_table,

@@ -1,5 +1,6 @@
-"""Thin glue between the catalog and ``eeg_hba.shards``: plan, compute shards lazily (the
-one read of every raw file), then the tables that follow from what the pass found."""
+"""Thin glue between the catalog and ``eeg_hba.preprocessing.shards``: plan, compute shards
+lazily (the one read of every raw file), then the tables that follow from what the pass
+found."""
 
 import logging
 import os
@@ -9,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from eeg_hba.contract import apply_bad_row_policy, recorded_violations
-from eeg_hba.features import FeatureConfig
-from eeg_hba.labels import HOLDOUT_SPLIT, assign_splits, build_label_table
-from eeg_hba.parallel import OrderedMap, lazy_partitions
-from eeg_hba.shards import (
+from eeg_hba.hms.contract import apply_bad_row_policy, recorded_violations
+from eeg_hba.hms.labels import build_label_table
+from eeg_hba.preprocessing.model_inputs import FeatureConfig
+from eeg_hba.preprocessing.parallel import OrderedMap, lazy_partitions
+from eeg_hba.preprocessing.shards import (
     ShardLoader,
     compute_shard,
     model_input_index,
@@ -22,8 +23,20 @@ from eeg_hba.shards import (
     shard_jobs,
     unfinished_jobs,
 )
+from eeg_hba.preprocessing.splits import HOLDOUT_SPLIT, assign_splits
 
 logger = logging.getLogger(__name__)
+
+
+def record_model_input_settings(params: dict, ingestion: dict) -> dict:
+    """What turns raw files into model inputs (the image and signal knobs, shard size and
+    the window rule's all-NaN channel limit), as the shards were made: the served model
+    makes its inputs with these, not with whatever the parameters say later."""
+    return {
+        "features": dict(params["features"]),
+        "shard_size": params["shard_size"],
+        "max_all_nan_channels": ingestion["max_all_nan_channels"],
+    }
 
 
 def plan_model_inputs(rows: pd.DataFrame, params: dict) -> pd.DataFrame:
@@ -68,7 +81,7 @@ def make_model_inputs(
 
 def _spark_map(params: dict) -> OrderedMap:
     """The Spark job of ``preprocessing.spark`` (the optional ``spark`` extra)."""
-    from eeg_hba.spark import spark_ordered_map, spark_session  # noqa: PLC0415 - optional
+    from eeg_hba.preprocessing.spark import spark_ordered_map, spark_session  # noqa: PLC0415 - optional
 
     return partial(spark_ordered_map, spark=spark_session(**params["spark"]))
 

@@ -10,6 +10,7 @@ from .nodes import (
     make_label_table,
     make_model_inputs,
     plan_model_inputs,
+    record_model_input_settings,
 )
 
 SHARED_PARAMETERS = {"params:preprocessing", "params:ingestion", "params:raw_data_dir"}
@@ -99,4 +100,14 @@ def create_pipeline(**kwargs) -> Pipeline:
         },
         parameters=SHARED_PARAMETERS,
     )
-    return train + test
+    settings = Pipeline(
+        [
+            Node(
+                record_model_input_settings,
+                ["params:preprocessing", "params:ingestion"],
+                "model_input_settings",
+                name="record_model_input_settings",
+            )
+        ]
+    )
+    return train + test + settings

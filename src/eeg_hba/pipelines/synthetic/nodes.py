@@ -9,7 +9,7 @@ from functools import partial
 import pandas as pd
 from matplotlib.figure import Figure
 
-from eeg_hba.parallel import lazy_partitions
+from eeg_hba.preprocessing.parallel import lazy_partitions
 from eeg_hba.synthetic import (
     SyntheticConfig,
     SyntheticPlan,

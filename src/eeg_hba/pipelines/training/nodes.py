@@ -1,37 +1,28 @@
 """Thin glue: train one backbone's models in MLflow runs nested under the backbone's run."""
 
+from __future__ import annotations
+
 import logging
 import time
 from collections.abc import Callable
 
-import keras
 import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 
-from eeg_hba.distributed import weights_digest
-from eeg_hba.inputs import example_inputs, stored_shape
-from eeg_hba.labels import model_runs
-from eeg_hba.models import (
-    SIGNAL_NETWORKS,
-    average_models,
-    input_key,
-    use_mixed_precision_if_gpu,
-)
-from eeg_hba.plots import training_curve
-from eeg_hba.tracking import (
-    MlflowEpochLogger,
-    end_interrupted_runs,
-    log_keras_model,
-    process_tags,
-)
-from eeg_hba.training import (
-    TrainingConfig,
-    class_prior_validation_kl,
-    distribution_strategy,
-    train_model_run,
-    training_backup,
-)
+from eeg_hba import lazy_module
+from eeg_hba.evaluation.plots import training_curve
+from eeg_hba.preprocessing.splits import model_runs
+from eeg_hba.training.model_kinds import SIGNAL_NETWORKS, input_key
+
+# TensorFlow loads when a model trains (or Kedro reads these functions' type hints), not
+# when the pipelines are listed or drawn.
+keras = lazy_module("keras")
+distributed = lazy_module("eeg_hba.training.distributed")
+inputs = lazy_module("eeg_hba.training.inputs")
+keras_models = lazy_module("eeg_hba.training.models")
+tracking = lazy_module("eeg_hba.training.tracking")
+two_stage = lazy_module("eeg_hba.training.two_stage")
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +34,17 @@ def train_backbone(
     after the backbone (params, per-epoch metrics), and their average: the backbone's
     model. A failure ends the runs as FAILED; a killed run is marked KILLED by the next
     one, which resumes its training (tag ``resumed_from``)."""
-    config = TrainingConfig.from_params(defaults, overrides)
-    shape = stored_shape(shards, input_key(config.backbone))
-    policy = use_mixed_precision_if_gpu(config.mixed_precision)
-    strategy = distribution_strategy(config.distribution)
-    interrupted = end_interrupted_runs(config.backbone)
+    config = two_stage.TrainingConfig.from_params(defaults, overrides)
+    shape = inputs.stored_shape(shards, input_key(config.backbone))
+    policy = keras_models.use_mixed_precision_if_gpu(config.mixed_precision)
+    strategy = two_stage.distribution_strategy(config.distribution)
+    interrupted = tracking.end_interrupted_runs(config.backbone)
     models, histories = {}, []
     with (
         mlflow.start_run(run_name=config.backbone, nested=True) as run,
-        training_backup(config, len(index)) as backup,
+        two_stage.training_backup(config, len(index)) as backup,
     ):
-        mlflow.set_tags({"backbone": config.backbone, **process_tags()})
+        mlflow.set_tags({"backbone": config.backbone, **tracking.process_tags()})
         if interrupted and any(p.name != "plan.json" for p in backup.iterdir()):
             mlflow.set_tag("resumed_from", interrupted[0])  # it continues that run's epochs
         mlflow.log_params(
@@ -66,9 +57,9 @@ def train_backbone(
                 mlflow.set_tags({"model_run": model_run.name, "seed": model_run.seed,
                                  "fold": model_run.fold})  # fmt: skip
                 logger.info("Training %s %s (%s)", config.backbone, model_run.name, policy)
-                model, history = train_model_run(
+                model, history = two_stage.train_model_run(
                     model_run, shards, index, shape, config, strategy, backup,
-                    callbacks=[MlflowEpochLogger()],
+                    callbacks=[tracking.MlflowEpochLogger()],
                 )  # fmt: skip
             models[model_run.name] = model
             histories.append(history)
@@ -77,18 +68,19 @@ def train_backbone(
         parameter_count = int(next(iter(models.values())).count_params())
         mlflow.log_param("parameter_count", parameter_count)
         mlflow.log_metric("training_seconds", seconds)
-        class_prior = {fold: class_prior_validation_kl(shards, index, fold)
+        class_prior = {fold: two_stage.class_prior_validation_kl(shards, index, fold)
                        for fold in sorted(history["fold"].unique())}  # fmt: skip
         figure = training_curve(
             history, f"{config.backbone}: KL divergence per epoch", class_prior
         )
         mlflow.log_figure(figure, "training_curve.png")
-        model = average_models(models, config.backbone)
+        model = keras_models.average_models(models, config.backbone)
         logger.info(  # the same on every worker of a multi-worker training
             "Trained %s in %.0f s, weights digest %s",
-            config.backbone, seconds, weights_digest(model.get_weights()),
+            config.backbone, seconds, distributed.weights_digest(model.get_weights()),
         )  # fmt: skip
-        model_id = log_keras_model(model, example_inputs(shards, model), name=config.backbone)
+        example = inputs.example_inputs(shards, model)
+        model_id = tracking.log_keras_model(model, example, name=config.backbone)
     summary = {
         "model": config.backbone,
         "kind": "signal network" if config.backbone in SIGNAL_NETWORKS else "backbone",

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from eeg_hba.evaluation import CONFIDENCE
+from eeg_hba.evaluation.scores import CONFIDENCE
 
 #: Report columns in order; a model without a value (e.g. a baseline's training time) is blank.
 COLUMNS = (
@@ -124,8 +124,8 @@ def comparison_markdown(
             "high-vote KL": _with_interval(table, "kl_high_vote"),
             "accuracy": table["accuracy"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
             "validation KL (out-of-fold)": _with_interval(table, "validation_kl"),
-            "beats classical": table["beats_classical"].fillna(""),
-            "beats class prior": table["beats_class_prior"].fillna(""),
+            "beats classical": table["beats_classical"].astype(object).fillna(""),
+            "beats class prior": table["beats_class_prior"].astype(object).fillna(""),
             "seeds": table["seeds"].map(lambda v: "" if pd.isna(v) else str(int(v))),
         }
     )

@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import rfft
 from scipy.signal.windows import dpss
 
-from eeg_hba.hms import (
+from eeg_hba.hms.layout import (
     EEG_CHANNELS,
     EEG_SAMPLING_HZ,
     REGIONS,

@@ -13,7 +13,7 @@ folder the model was logged with), as ``test_eegs/<eeg_id>.parquet`` and
 Errors name files relative to ``<data root>``, never a server path, and a request holds
 at most ``max_request_rows`` rows.
 
-Nothing is pickled: MLflow logs the model as code (``serving_model.py`` builds it when the
+Nothing is pickled: MLflow logs the model as code (``ensemble_model_code.py`` builds it when the
 model is loaded), the ``eeg_hba`` package travels with it as a code path, the backbones as
 ``.keras`` files loaded in Keras' safe mode, the classical baseline as a skops file loaded
 with the project's own list of trusted types, the weights as JSON and the settings in the
@@ -37,24 +37,28 @@ from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-from eeg_hba.classical import ClassicalModel, dump_classical_model, load_classical_model
-from eeg_hba.contract import (
+from eeg_hba import lazy_module
+from eeg_hba.hms.contract import (
     HmsContractError,
     parse_test_windows,
     recorded_violations,
     referenced_file_violations,
 )
-from eeg_hba.features import FeatureConfig
-from eeg_hba.hms import SPECTROGRAM_TIME_COLUMN, SUBMISSION_COLUMNS, TEST_COLUMNS
-from eeg_hba.prediction import Member, predict_submission
-from eeg_hba.shards import (
+from eeg_hba.hms.layout import SPECTROGRAM_TIME_COLUMN, SUBMISSION_COLUMNS, TEST_COLUMNS
+from eeg_hba.hms.windows import WindowError, read_layout
+from eeg_hba.preprocessing.model_inputs import FeatureConfig
+from eeg_hba.preprocessing.shards import (
     compute_shard,
     model_input_index,
     plan_rows,
     recorded_problems,
     shard_jobs,
 )
-from eeg_hba.windows import WindowError, read_layout
+from eeg_hba.serving.prediction import Member, predict_submission
+from eeg_hba.training.inputs import model_input
+
+#: scikit-learn loads only when an ensemble holding the classical baseline is saved or loaded.
+classical = lazy_module("eeg_hba.training.classical")
 
 DATA_ROOT_ENV = "EEG_HBA_DATA_ROOT"
 #: What requests once named: now refused with a 400 (MLflow would drop an unknown one
@@ -91,19 +95,19 @@ def _parquet_loaders(
 
 def _save_member(model: Member, folder: Path, name: str) -> str:
     """``model`` as a file in ``folder``: a ``.keras`` file or a classical ``.skops`` one."""
-    if isinstance(model, ClassicalModel):
-        path = folder / f"{name}.skops"
-        path.write_bytes(dump_classical_model(model))
-    else:
+    if isinstance(model, keras.Model):
         path = folder / f"{name}.keras"
         model.save(path)
+    else:
+        path = folder / f"{name}.skops"
+        path.write_bytes(classical.dump_classical_model(model))
     return str(path)
 
 
 def _load_member(path: Path) -> Member:
     """What ``_save_member`` wrote, loaded without running code from the file."""
     if path.suffix == ".skops":
-        return load_classical_model(path.read_bytes())
+        return classical.load_classical_model(path.read_bytes())
     return keras.saving.load_model(path, safe_mode=True)
 
 
@@ -185,6 +189,27 @@ class EnsembleModel(mlflow.pyfunc.PythonModel):
         )
 
 
+def check_members_take(models: dict[str, Member], features: dict) -> None:
+    """Raises ``ValueError`` naming every Keras member whose input is not what ``features``
+    (the settings the model inputs were made with) makes: the served model would cut
+    inputs of one shape and feed a model built for another."""
+    config = FeatureConfig(**features)
+    made = {"images": (config.image_height, config.image_width, 1), "signals": config.signal_shape}
+    wrong = [
+        f"{name} takes {key} of shape {shape}, the settings make {made[key]}"
+        for name, model in sorted(models.items())
+        if isinstance(model, keras.Model)
+        for key, shape in [model_input(model)]
+        if tuple(shape) != tuple(made[key])
+    ]
+    if wrong:
+        raise ValueError(
+            "the ensemble's members do not take the model inputs preprocessing made ("
+            + "; ".join(wrong)
+            + "): run preprocessing and training with the same preprocessing parameters"
+        )
+
+
 def log_ensemble_model(
     models: dict[str, Member], weights: dict[str, float], settings: dict, example: pd.DataFrame
 ) -> str:
@@ -205,10 +230,10 @@ def log_ensemble_model(
                 artifacts[name] = _save_member(models[name], Path(folder), name)
         info = mlflow.pyfunc.log_model(
             name="ensemble",
-            python_model=Path(__file__).with_name("serving_model.py"),
+            python_model=Path(__file__).with_name("ensemble_model_code.py"),
             artifacts=artifacts,
             model_config=settings,
-            code_paths=[str(Path(__file__).parent)],
+            code_paths=[str(Path(__file__).parents[1])],
             signature=SIGNATURE,
             input_example=example[list(TEST_COLUMNS)],
             pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],

@@ -15,26 +15,16 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from eeg_hba.hms import CLASSES
+from eeg_hba.hms.layout import CLASSES
+from eeg_hba.training.model_kinds import BACKBONE_APPLICATIONS, MODELS, SIGNAL_NETWORKS
 
-BACKBONES = {
-    "efficientnet_b2": keras.applications.EfficientNetB2,
-    "mobilenet_v3_large": keras.applications.MobileNetV3Large,
-    "resnet50_v2": keras.applications.ResNet50V2,
-    "densenet121": keras.applications.DenseNet121,
-}
+BACKBONES = {name: getattr(keras.applications, cls) for name, cls in BACKBONE_APPLICATIONS.items()}
 #: Backbones with their own input rescaling, switched off: our images are standardised.
 _OWN_PREPROCESSING = {"mobilenet_v3_large": {"include_preprocessing": False}}
 #: Backbones whose first layer always divides by 255: they get our images scaled back up,
 #: or BatchNorm's epsilon swamps the tiny activations and the signal is lost.
 _PIXEL_RANGE_INPUT = {"efficientnet_b2"}
 
-
-#: 1-D networks on the model-input signals (samples, 16 chains): residual stages, each
-#: halving the time axis, with these numbers of filters.
-SIGNAL_NETWORKS = {"resnet1d_raw_eeg": (32, 48, 64, 96, 128)}
-#: Every trainable model, by name: the image backbones and the signal networks.
-MODELS: tuple[str, ...] = (*BACKBONES, *SIGNAL_NETWORKS)
 _SIGNAL_KERNEL = 7  # samples: 0.14 s at 50 Hz, the stem's view; stages widen it
 
 
@@ -175,11 +165,6 @@ def build_network(
     if name in SIGNAL_NETWORKS:
         return build_signal_network(name, *input_shape, weights, dropout, batch_norm_momentum)
     return build_model(name, *input_shape, weights, dropout, batch_norm_momentum)
-
-
-def input_key(name: str) -> str:
-    """The shard array model ``name`` reads: ``signals`` or ``images``."""
-    return "signals" if name in SIGNAL_NETWORKS else "images"
 
 
 def compile_model(

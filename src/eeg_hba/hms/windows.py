@@ -11,21 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from eeg_hba.hms import (
+from eeg_hba.hms.layout import (
     EEG_CHANNELS,
     EEG_SAMPLING_HZ,
     EEG_WINDOW_SECONDS,
-    OFFSET_COLUMNS,
     SPECTROGRAM_STEP_SECONDS,
     SPECTROGRAM_TIME_COLUMN,
     SPECTROGRAM_VALUE_COLUMNS,
     SPECTROGRAM_WINDOW_SECONDS,
-    TARGET_COLUMNS,
-    VOTE_COLUMNS,
 )
 
 SPECTROGRAM_FRAMES = SPECTROGRAM_WINDOW_SECONDS // SPECTROGRAM_STEP_SECONDS
@@ -158,37 +154,3 @@ def spectrogram_window_problems(missing: np.ndarray, offset_seconds: float) -> l
     if missing.all():
         return [f"has only NaN in the window at offset {offset_seconds} s"]
     return []
-
-
-def image_windows(rows: pd.DataFrame, per_eeg: int | None = 1) -> pd.DataFrame:
-    """The windows that become images, sorted by eeg_id: each EEG's sub-windows (in time
-    order) split into ``per_eeg`` runs of consecutive ones (each sub-window its own run
-    when None or when it has fewer), one image at each run's middle sub-window (ids and
-    offsets), with the number of the EEG's sub-windows and, for labelled rows, the run's
-    votes summed and normalised into targets.
-
-    With one per EEG this is the EEG's middle sub-window with all its votes: the label
-    table's row. Rows of one eeg_id share one spectrogram and patient (the contract
-    checks it)."""
-    sort = [c for c in ("eeg_id", "eeg_label_offset_seconds", "eeg_sub_id") if c in rows]
-    ordered = rows.sort_values(sort, kind="stable")
-    eeg = ordered.groupby("eeg_id", sort=True)
-    sizes = eeg["eeg_id"].transform("size").to_numpy()
-    runs = sizes if per_eeg is None else np.minimum(sizes, per_eeg)
-    ordered = ordered.assign(_run=eeg.cumcount().to_numpy() * runs // sizes)
-    grouped = ordered.groupby(["eeg_id", "_run"], sort=True)
-    middle = ordered[grouped.cumcount() == grouped["eeg_id"].transform("size") // 2]
-    ids = [c for c in ("spectrogram_id", "patient_id") if c in rows]
-    windows = middle.set_index(["eeg_id", "_run"])[[*ids, *OFFSET_COLUMNS]]
-    windows["n_sub_windows"] = eeg.size().loc[middle["eeg_id"]].to_numpy()
-    if set(VOTE_COLUMNS) <= set(rows.columns):
-        votes = grouped[list(VOTE_COLUMNS)].sum()
-        windows = windows.join(votes)
-        windows[list(TARGET_COLUMNS)] = normalise_votes(votes)
-    return windows.reset_index().drop(columns="_run")
-
-
-def normalise_votes(votes: pd.DataFrame | np.ndarray) -> np.ndarray:
-    """Votes over their row sum: the targets the metric scores against."""
-    counts = np.asarray(votes, dtype=np.float64)
-    return counts / counts.sum(axis=1, keepdims=True)

@@ -5,20 +5,31 @@ Used alike for the out-of-fold and held-out scores, the submission and the serve
 """
 
 import logging
+from typing import Protocol, TypeAlias
 
 import keras
+import numpy as np
 import pandas as pd
 
-from eeg_hba.classical import ClassicalModel
-from eeg_hba.contract import validate_submission
-from eeg_hba.evaluation import blend, mean_over_images
-from eeg_hba.hms import SUBMISSION_COLUMNS
-from eeg_hba.inputs import keras_verbosity, model_input, prediction_order, window_dataset
-from eeg_hba.shards import gather
+from eeg_hba.evaluation.ensemble import blend
+from eeg_hba.hms.contract import validate_submission
+from eeg_hba.hms.layout import SUBMISSION_COLUMNS
+from eeg_hba.hms.prediction_table import mean_over_images
+from eeg_hba.preprocessing.shards import gather
+from eeg_hba.training.inputs import keras_verbosity, model_input, prediction_order, window_dataset
+
+
+class FeatureModel(Protocol):
+    """The classical baseline as an ensemble member (``eeg_hba.training.classical.
+    ClassicalModel``, not imported here: scikit-learn loads only where it is built or
+    loaded): probabilities from the window features."""
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray: ...
+
 
 #: An ensemble member: a Keras model (a backbone from the images, the 1-D model from the
 #: signals) or the classical baseline (from the features).
-Member = keras.Model | ClassicalModel
+Member: TypeAlias = keras.Model | FeatureModel
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +44,7 @@ def predict_windows(
     Keras shows a progress bar with an ETA: the dataset knows its number of batches.
     """
     ordered = prediction_order(rows)
-    if isinstance(model, ClassicalModel):
+    if not isinstance(model, keras.Model):  # the classical baseline
         probabilities = model.predict_proba(gather(ordered, shards, "features"))
         return mean_over_images(ordered["eeg_id"].to_numpy(), probabilities)
     dataset = window_dataset(shards, ordered, model_input(model), batch_size, with_targets=False)

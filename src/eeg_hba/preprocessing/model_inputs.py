@@ -27,7 +27,7 @@ chains of the central ``signal_seconds``, every ``200 / signal_sampling_hz``-th 
 band-pass, run forward and backward, leaves little above its upper edge to alias), divided
 by one fixed ``signal_scale_uv``, so that amplitude differences between chains, windows
 and patients stay. Training and inference call the same functions. Functions take numpy
-windows (``eeg_hba.windows`` cuts them from the files). No Kedro.
+windows (``eeg_hba.hms.windows`` cuts them from the files). No Kedro.
 """
 
 import warnings
@@ -40,7 +40,7 @@ from scipy.fft import rfft, rfftfreq
 from scipy.signal import butter, sosfiltfilt
 from scipy.signal.windows import hann
 
-from eeg_hba.hms import (
+from eeg_hba.hms.layout import (
     BIPOLAR_CHAINS,
     EEG_SAMPLING_HZ,
     EEG_WINDOW_SECONDS,
@@ -49,10 +49,12 @@ from eeg_hba.hms import (
     SPECTROGRAM_N_BINS,
     SPECTROGRAM_STEP_SECONDS,
 )
-from eeg_hba.spectrogram import bipolar_signals
-from eeg_hba.windows import EEG_SAMPLES, SPECTROGRAM_FRAMES
+from eeg_hba.hms.spectrogram import bipolar_signals
+from eeg_hba.hms.windows import EEG_SAMPLES, SPECTROGRAM_FRAMES
 
 _STANDARDISE_EPSILON = 1e-6
+#: A panel whose spread is below this share of its mean is flat: float32 rounding noise.
+_FLAT_SPREAD = 1e-5
 _DECIBEL_FLOOR = 1e-10
 FREQUENCY_SCALES = ("linear", "log")
 SCALINGS = ("per_panel", "fixed")
@@ -60,25 +62,25 @@ SCALINGS = ("per_panel", "fixed")
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Knobs from ``parameters_preprocessing.yml``."""
+    """Knobs from ``parameters_preprocessing.yml``, their only home: no defaults here."""
 
-    image_height: int = 128
-    image_width: int = 128
-    spectrogram_floor: float = float(np.exp(-4))
-    spectrogram_ceiling: float = float(np.exp(8))
-    bandpass_low_hz: float = 0.5
-    bandpass_high_hz: float = 20.0
-    filter_order: int = 4
-    clip_uv: float = 1024.0
-    stft_window_samples: int = 512
-    max_frequency_hz: float = 20.0
-    min_frequency_hz: float = 0.5  # the top row on the log scale
-    frequency_scale: str = "linear"  # linear | log
-    scaling: str = "per_panel"  # per_panel | fixed
-    given_seconds: int = SPECTROGRAM_FRAMES * SPECTROGRAM_STEP_SECONDS  # centre of the 600 s
-    signal_seconds: int = 20  # the 1-D model's signals: the centre of the 50 s window
-    signal_sampling_hz: int = 50
-    signal_scale_uv: float = 100.0  # signals in units of this many uV
+    image_height: int
+    image_width: int
+    spectrogram_floor: float
+    spectrogram_ceiling: float
+    bandpass_low_hz: float
+    bandpass_high_hz: float
+    filter_order: int
+    clip_uv: float
+    stft_window_samples: int
+    max_frequency_hz: float
+    min_frequency_hz: float  # the top row on the log scale
+    frequency_scale: str  # linear | log
+    scaling: str  # per_panel | fixed
+    given_seconds: int  # the centre of the 600 s window
+    signal_seconds: int  # the 1-D model's signals: the centre of the 50 s window
+    signal_sampling_hz: int
+    signal_scale_uv: float  # signals in units of this many uV
 
     def __post_init__(self) -> None:
         if self.image_height % len(REGIONS) or self.image_width % 2:
@@ -189,18 +191,25 @@ def given_panels(window: np.ndarray) -> np.ndarray:
 
 
 def standardise_panels(panels: np.ndarray) -> np.ndarray:
-    """Each panel to zero mean and unit variance, ignoring NaN; NaN (and empty panels) -> 0."""
+    """Each panel to zero mean and unit variance, ignoring NaN; NaN, empty and flat panels
+    -> 0. A flat panel (e.g. power below the floor everywhere, clipped to it) has a spread
+    of rounding noise only, which standardising would blow up to about +-0.5."""
     axes = tuple(range(1, panels.ndim))
     if not np.isnan(panels).any():  # the usual case: np.std's own steps, each done once
-        centred = panels - panels.mean(axis=axes, keepdims=True)
+        mean = panels.mean(axis=axes, keepdims=True)
+        centred = panels - mean
         std = np.sqrt(np.mean(centred * centred, axis=axes, keepdims=True))
-        return (centred / (std + _STANDARDISE_EPSILON)).astype(np.float32, copy=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN panel has no mean
-        mean = np.nanmean(panels, axis=axes, keepdims=True)
-        std = np.nanstd(panels, axis=axes, keepdims=True)
-    standardised = (panels - np.nan_to_num(mean)) / (np.nan_to_num(std) + _STANDARDISE_EPSILON)
-    return np.nan_to_num(standardised, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+        standardised = centred / (std + _STANDARDISE_EPSILON)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN panel has no mean
+            mean = np.nan_to_num(np.nanmean(panels, axis=axes, keepdims=True))
+            std = np.nan_to_num(np.nanstd(panels, axis=axes, keepdims=True))
+        standardised = np.nan_to_num(
+            (panels - mean) / (std + _STANDARDISE_EPSILON), nan=0.0, posinf=0.0, neginf=0.0
+        )
+    flat = std <= _FLAT_SPREAD * np.abs(mean)
+    return np.where(flat, 0.0, standardised).astype(np.float32, copy=False)
 
 
 def scale_log_power(log_power: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -249,9 +258,10 @@ def fill_gaps(eeg: np.ndarray) -> np.ndarray:
 
 
 @cache
-def _bandpass(low_hz: float, high_hz: float, order: int) -> np.ndarray:
-    sos = butter(order, [low_hz, high_hz], btype="bandpass", fs=EEG_SAMPLING_HZ, output="sos")
-    return sos.astype(np.float32)
+def bandpass_sos(low_hz: float, high_hz: float, order: int) -> np.ndarray:
+    """The Butterworth band-pass of the EEG (second-order sections, float64), designed once
+    per setting: the model inputs and the classical features filter with it."""
+    return butter(order, [low_hz, high_hz], btype="bandpass", fs=EEG_SAMPLING_HZ, output="sos")
 
 
 @cache
@@ -321,7 +331,8 @@ def filtered_chains(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
     # float32 (as the files hold it): a third of the time of float64, and the microvolts
     # the filter gives differ by 1e-4 of the signal
     chains = bipolar_signals(fill_gaps(eeg)).astype(np.float32, copy=False)
-    sos = _bandpass(config.bandpass_low_hz, config.bandpass_high_hz, config.filter_order)
+    sos = bandpass_sos(config.bandpass_low_hz, config.bandpass_high_hz, config.filter_order)
+    sos = sos.astype(np.float32)
     return np.clip(sosfiltfilt(sos, chains, axis=-1), -config.clip_uv, config.clip_uv)
 
 

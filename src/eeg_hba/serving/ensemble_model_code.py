@@ -2,6 +2,6 @@
 
 from mlflow.models import set_model
 
-from eeg_hba.serving import EnsembleModel
+from eeg_hba.serving.ensemble_model import EnsembleModel
 
 set_model(EnsembleModel())

@@ -1,20 +1,17 @@
-"""The classical baseline: hand-crafted EEG features into a soft-target classifier.
+"""The classical baseline's feature vector of one labelled window.
 
-What a clinical data scientist tries first, and the yardstick every CNN must beat.
 ``window_features`` turns one labelled window (the given 600 s spectrogram window and the
 raw 50 s EEG window) into a vector of ``FEATURE_NAMES``: log band powers per region,
 band ratios, left-right asymmetry, and morphology/periodicity measures of the band-passed
-double-banana chains over the central 10 s the experts labelled.
-``SoftTargetClassifier`` fits a scikit-learn estimator to vote distributions by
-sample-weight expansion; ``ClassicalModel`` holds one per training seed and fold, as the
-ensemble and the served model use it, saved in skops' format (no pickle). No Kedro
-imports.
+double-banana chains over the central 10 s the experts labelled. The preprocessing pass
+computes it beside the model-input image, from the same reads; the classifier that
+reads it is ``eeg_hba.training.classical``. scipy only, no scikit-learn, no Kedro imports.
 
 Missing data (every feature is finite for any window of the right shape; infinite values
 and negative spectrogram power are errors, not missing data):
 - EEG: a bipolar pair is *unusable* when fewer than half of its samples in the central
   10 s are present (an all-NaN channel makes its two pairs unusable); other NaN stretches
-  are interpolated with ``features.fill_gaps``. A region's measure is the mean over its
+  are interpolated with ``model_inputs.fill_gaps``. A region's measure is the mean over its
   usable pairs. A region with no usable pair takes the value of its mirror region
   (LL <-> RL, LP <-> RP), so its asymmetry reads 0, "no evidence of lateralisation";
   failing that the mean of the other regions; failing that (no EEG at all) a neutral
@@ -24,23 +21,14 @@ and negative spectrogram power are errors, not missing data):
 - ``*_missing_fraction`` features tell the model how much was filled in.
 """
 
+
 import warnings
-from functools import cache
 
 import numpy as np
-import skops.io
-from scipy.signal import butter, fftconvolve, find_peaks, sosfiltfilt, welch
+from scipy.signal import fftconvolve, find_peaks, sosfiltfilt, welch
 from scipy.stats import kurtosis
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
-from eeg_hba.features import fill_gaps
-from eeg_hba.hms import (
-    CLASSES,
+from eeg_hba.hms.layout import (
     EEG_CHANNELS,
     EEG_SAMPLING_HZ,
     LABELLED_SECONDS,
@@ -49,7 +37,8 @@ from eeg_hba.hms import (
     SPECTROGRAM_N_BINS,
     SPECTROGRAM_STEP_SECONDS,
 )
-from eeg_hba.spectrogram import bipolar_signals
+from eeg_hba.hms.spectrogram import bipolar_signals
+from eeg_hba.preprocessing.model_inputs import FeatureConfig, bandpass_sos, fill_gaps
 
 #: Clinical EEG bands in Hz, [low, high); beta stops where the given spectrograms do.
 BANDS: dict[str, tuple[float, float]] = {
@@ -76,9 +65,6 @@ EEG_MEASURES: tuple[str, ...] = (
     "periodicity_hz",  # 1 / lag of that peak (0 if none)
 )
 
-BANDPASS_HZ = (0.5, 20.0)
-FILTER_ORDER = 4
-CLIP_UV = 1024.0  # as the CNN inputs (features.FeatureConfig.clip_uv)
 WELCH_SEGMENT_SECONDS = 4  # 0.25 Hz resolution over the central 10 s
 #: Discharges recur at 0.3-4 Hz: autocorrelation lags of 0.25-3.33 s.
 PERIODICITY_HZ = (0.3, 4.0)
@@ -192,16 +178,12 @@ def _spectrogram_features(power: np.ndarray) -> np.ndarray:
 # --- the raw EEG ------------------------------------------------------------------------------
 
 
-@cache
-def _bandpass() -> np.ndarray:
-    return butter(FILTER_ORDER, BANDPASS_HZ, btype="bandpass", fs=EEG_SAMPLING_HZ, output="sos")
-
-
-def _pair_spectra(centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Welch power of each pair in 0.5-20 Hz: frequencies (f,), power (4, 4, f)."""
+def _pair_spectra(centre: np.ndarray, config: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Welch power of each pair in the band-pass (0.5-20 Hz): frequencies (f,), power
+    (4, 4, f)."""
     segment = WELCH_SEGMENT_SECONDS * EEG_SAMPLING_HZ
     frequencies, power = welch(centre, fs=EEG_SAMPLING_HZ, nperseg=segment, axis=-1)
-    keep = (frequencies >= BANDPASS_HZ[0]) & (frequencies < BANDPASS_HZ[1])
+    keep = (frequencies >= config.bandpass_low_hz) & (frequencies < config.bandpass_high_hz)
     return frequencies[keep], power[..., keep]
 
 
@@ -283,7 +265,7 @@ def _envelope_correlation(rectified: np.ndarray, usable: np.ndarray) -> np.ndarr
     return np.array(correlations)
 
 
-def _eeg_features(eeg: np.ndarray) -> np.ndarray:
+def _eeg_features(eeg: np.ndarray, config: FeatureConfig) -> np.ndarray:
     first = (len(eeg) - _CENTRE_SAMPLES) // 2
     segment = slice(
         max(first - _FILTER_MARGIN_SAMPLES, 0), first + _CENTRE_SAMPLES + _FILTER_MARGIN_SAMPLES
@@ -293,12 +275,14 @@ def _eeg_features(eeg: np.ndarray) -> np.ndarray:
     missing = np.isnan(chains[..., middle])
     usable = (~missing).mean(axis=-1) >= MIN_PRESENT_FRACTION
     filled = fill_gaps(chains.reshape(-1, chains.shape[-1]).T).T.reshape(chains.shape)
-    centre = sosfiltfilt(_bandpass(), filled, axis=-1)[..., middle]
-    clipped_fraction = (np.abs(centre[usable]) > CLIP_UV).mean() if usable.any() else 0.0
-    centre = np.clip(centre, -CLIP_UV, CLIP_UV)
+    sos = bandpass_sos(config.bandpass_low_hz, config.bandpass_high_hz, config.filter_order)
+    centre = sosfiltfilt(sos, filled, axis=-1)[..., middle]
+    clip = config.clip_uv  # as the model inputs are clipped
+    clipped_fraction = (np.abs(centre[usable]) > clip).mean() if usable.any() else 0.0
+    centre = np.clip(centre, -clip, clip)
     rectified = np.abs(centre)
 
-    frequencies, spectra = _pair_spectra(centre)
+    frequencies, spectra = _pair_spectra(centre, config)
     spectra[~usable] = np.nan
     region_spectra = _nan_mean(spectra, axis=1)  # (4 regions, f), as the spectrogram averages
     band_power = _log(_band_power(frequencies, region_spectra))
@@ -335,16 +319,19 @@ def _eeg_features(eeg: np.ndarray) -> np.ndarray:
     )
 
 
-def window_features(spectrogram_window: np.ndarray, eeg_window: np.ndarray) -> np.ndarray:
-    """Hand-crafted features of one labelled window, in ``FEATURE_NAMES`` order.
+def window_features(
+    spectrogram_window: np.ndarray, eeg_window: np.ndarray, config: FeatureConfig
+) -> np.ndarray:
+    """Hand-crafted features of one labelled window, in ``FEATURE_NAMES`` order; the EEG
+    band-passed and clipped as the model inputs are (``config``).
 
     Parameters
     ----------
     spectrogram_window : ndarray, shape (4 regions, 100 bins, 300 frames)
-        Raw power of the given 600 s spectrogram window (``features.spectrogram_window``);
-        may contain NaN.
+        Raw power of the given 600 s spectrogram window
+        (``eeg_hba.hms.windows.spectrogram_window``); may contain NaN.
     eeg_window : ndarray, shape (10000 samples, 20 channels)
-        The raw 50 s EEG window in µV (``features.eeg_window``); may contain NaN.
+        The raw 50 s EEG window in µV (``eeg_hba.hms.windows.eeg_window``); may contain NaN.
 
     Returns
     -------
@@ -359,7 +346,7 @@ def window_features(spectrogram_window: np.ndarray, eeg_window: np.ndarray) -> n
     return np.concatenate(
         [
             _spectrogram_features(spectrogram_window.astype(np.float64)),
-            _eeg_features(eeg_window.astype(np.float64)),
+            _eeg_features(eeg_window.astype(np.float64), config),
         ]
     )
 
@@ -381,174 +368,3 @@ def _check_window(spectrogram_window: np.ndarray, eeg_window: np.ndarray) -> Non
         raise ValueError("spectrogram_window and eeg_window must not contain infinite values")
     if (spectrogram_window < 0).any():
         raise ValueError("spectrogram_window must not contain negative power")
-
-
-# --- the soft-target classifier ------------------------------------------------------------
-
-CLASSIFIER_KINDS = ("logistic_regression", "gradient_boosting")
-
-
-def _soft_targets(targets: np.ndarray, n_rows: int) -> np.ndarray:
-    table = np.asarray(targets, dtype=np.float64)
-    if table.shape != (n_rows, len(CLASSES)):
-        raise ValueError(
-            f"targets must have shape ({n_rows}, {len(CLASSES)}) (one vote distribution per "
-            f"feature row, classes in CLASSES order), got {table.shape}"
-        )
-    bad = np.flatnonzero(
-        ~np.isfinite(table).all(axis=1) | (table < 0).any(axis=1) | ~np.isclose(table.sum(1), 1)
-    )
-    if bad.size:
-        raise ValueError(
-            f"target rows {bad[:10].tolist()} are not probability distributions "
-            "(finite, non-negative, summing to 1)"
-        )
-    return table
-
-
-class SoftTargetClassifier(ClassifierMixin, BaseEstimator):
-    """A scikit-learn classifier fitted to vote distributions instead of labels.
-
-    Each training row is repeated once per class it has votes for, labelled with that
-    class and weighted by its vote share (times the row's ``sample_weight``): the weighted
-    log-loss is then the cross-entropy with the soft targets, whose minimum is the
-    minimum of the KL divergence the competition scores.
-
-    Parameters
-    ----------
-    kind : {"logistic_regression", "gradient_boosting"}
-        StandardScaler + multinomial LogisticRegression, or HistGradientBoostingClassifier
-        (early stopping off, so the number of trees is ``boosting_max_iter``).
-    seed : int
-        ``random_state`` of the estimator; the same seed gives the same predictions.
-    logistic_c : float
-        Inverse L2 strength of the logistic regression (sklearn's ``C``).
-    absent_class_floor : float
-        Probability given to a class with no votes in the training targets before the
-        rows are renormalised (the estimator knows nothing of such a class).
-    n_threads : int or None
-        OpenMP/BLAS threads while fitting and predicting (None: the libraries' default,
-        all cores). One is the default: at this project's sizes it is fast, and gradient
-        boosting on cores that other processes keep busy ran 30 times slower with two
-        threads than with one. Results do not depend on it.
-    """
-
-    def __init__(
-        self,
-        kind: str = "logistic_regression",
-        seed: int = 0,
-        logistic_c: float = 0.1,
-        logistic_max_iter: int = 2000,
-        boosting_learning_rate: float = 0.05,
-        boosting_max_iter: int = 200,
-        boosting_max_leaf_nodes: int = 15,
-        boosting_min_samples_leaf: int = 20,
-        boosting_l2_regularization: float = 1.0,
-        absent_class_floor: float = 1e-4,
-        n_threads: int | None = 1,
-    ) -> None:
-        self.kind = kind
-        self.seed = seed
-        self.logistic_c = logistic_c
-        self.logistic_max_iter = logistic_max_iter
-        self.boosting_learning_rate = boosting_learning_rate
-        self.boosting_max_iter = boosting_max_iter
-        self.boosting_max_leaf_nodes = boosting_max_leaf_nodes
-        self.boosting_min_samples_leaf = boosting_min_samples_leaf
-        self.boosting_l2_regularization = boosting_l2_regularization
-        self.absent_class_floor = absent_class_floor
-        self.n_threads = n_threads
-
-    def _estimator(self) -> Pipeline | HistGradientBoostingClassifier:
-        if self.kind == "logistic_regression":
-            return make_pipeline(
-                StandardScaler(),
-                LogisticRegression(
-                    C=self.logistic_c, max_iter=self.logistic_max_iter, random_state=self.seed
-                ),
-            )
-        if self.kind == "gradient_boosting":
-            return HistGradientBoostingClassifier(
-                learning_rate=self.boosting_learning_rate,
-                max_iter=self.boosting_max_iter,
-                max_leaf_nodes=self.boosting_max_leaf_nodes,
-                min_samples_leaf=self.boosting_min_samples_leaf,
-                l2_regularization=self.boosting_l2_regularization,
-                early_stopping=False,
-                random_state=self.seed,
-            )
-        raise ValueError(f"kind must be one of {CLASSIFIER_KINDS}, got {self.kind!r}")
-
-    def fit(
-        self,
-        features: np.ndarray,
-        targets: np.ndarray,
-        sample_weight: np.ndarray | None = None,
-    ) -> "SoftTargetClassifier":
-        """Fit to ``targets`` (n, 6): each row a vote distribution in ``CLASSES`` order."""
-        features = np.asarray(features, dtype=np.float64)
-        targets = _soft_targets(targets, len(features))
-        weights = np.ones(len(features)) if sample_weight is None else np.asarray(sample_weight)
-        rows, labels = np.nonzero(targets)  # only the classes a row has votes for
-        expanded_weight = targets[rows, labels] * weights[rows]
-        if np.unique(labels).size < 2:
-            raise ValueError(
-                f"the targets give votes to only {np.unique(labels).size} class; "
-                "a classifier needs at least two"
-            )
-        estimator = self._estimator()
-        if self.kind == "logistic_regression":
-            fit_params = {f"{step}__sample_weight": expanded_weight
-                          for step in estimator.named_steps}  # fmt: skip
-        else:
-            fit_params = {"sample_weight": expanded_weight}
-        with threadpool_limits(self.n_threads):
-            self.estimator_ = estimator.fit(features[rows], labels, **fit_params)
-        self.classes_ = np.array(CLASSES)
-        self.n_features_in_ = features.shape[1]
-        return self
-
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """(n, 6) probabilities in ``CLASSES`` order, rows summing to 1."""
-        with threadpool_limits(self.n_threads):
-            known = self.estimator_.predict_proba(np.asarray(features, dtype=np.float64))
-        probabilities = np.full((len(known), len(CLASSES)), self.absent_class_floor)
-        probabilities[:, self.estimator_.classes_] = known
-        return probabilities / probabilities.sum(axis=1, keepdims=True)
-
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        """The most probable class name of each row."""
-        return self.classes_[np.argmax(self.predict_proba(features), axis=1)]
-
-
-class ClassicalModel:
-    """The classical baseline as the ensemble, the submission and the served model use
-    it: the mean probabilities of its classifiers, one per training seed and validation
-    fold, as its held-out scores average them."""
-
-    def __init__(self, classifiers: list[SoftTargetClassifier]) -> None:
-        self.classifiers = classifiers
-
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """(n, 6) probabilities in ``CLASSES`` order: the mean over the classifiers."""
-        return np.mean([c.predict_proba(features) for c in self.classifiers], axis=0)
-
-
-#: The types of a saved ``ClassicalModel`` that skops does not trust by itself. Loading
-#: refuses a file holding any other: the list lives here, not in the file it guards.
-TRUSTED_TYPES = [
-    "eeg_hba.classical.ClassicalModel",
-    "eeg_hba.classical.SoftTargetClassifier",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-]
-
-
-def dump_classical_model(model: ClassicalModel) -> bytes:
-    """``model`` in skops' format: plain state, so loading it runs no code from the file."""
-    return skops.io.dumps(model)
-
-
-def load_classical_model(data: bytes) -> ClassicalModel:
-    """A model ``dump_classical_model`` wrote; a type outside ``TRUSTED_TYPES`` raises
-    skops' ``UntrustedTypesFoundException`` naming it."""
-    return skops.io.loads(data, trusted=TRUSTED_TYPES)

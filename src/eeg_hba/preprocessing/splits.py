@@ -1,8 +1,8 @@
-"""The label table: one row per EEG, its sub-windows' votes summed, with patient-grouped splits.
+"""Patient-grouped splits of the label table: a held-out share, then K validation folds,
+and the (seed, fold) runs a model trains.
 
-Collapsing sub-windows (sum the votes, normalise) and validating by patient are what the
-strong HMS solutions did; the high-vote flag marks rows like the hidden test set's.
-No Kedro imports.
+Validating by patient is what the strong HMS solutions did: windows of one patient are
+alike, so a patient in two splits flatters every score. No Kedro imports.
 """
 
 import hashlib
@@ -13,30 +13,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedGroupKFold
 
-from eeg_hba.hms import CLASSES, VOTE_COLUMNS
-from eeg_hba.windows import image_windows
+from eeg_hba.hms.layout import VOTE_COLUMNS
 
 logger = logging.getLogger(__name__)
 HOLDOUT_SPLIT = "holdout"
 TRAIN_SPLIT = "train"
-
-
-def build_label_table(train: pd.DataFrame, high_vote_threshold: int) -> pd.DataFrame:
-    """One row per eeg_id: its image window (the middle sub-window's offsets), summed
-    votes and targets (``eeg_hba.windows.image_windows``), with the panel size.
-
-    ``n_experts`` is the largest panel that voted on any of the EEG's sub-windows; rows
-    with at least ``high_vote_threshold`` experts are flagged ``high_vote``.
-    """
-    table = image_windows(train)
-    panel_sizes = train[list(VOTE_COLUMNS)].sum(axis=1).groupby(train["eeg_id"]).max()
-    after_sub_windows = table.columns.get_loc("n_sub_windows") + 1
-    table.insert(after_sub_windows, "n_experts", panel_sizes.loc[table["eeg_id"]].to_numpy())
-    votes = table[list(VOTE_COLUMNS)]
-    table.insert(table.columns.get_loc(VOTE_COLUMNS[-1]) + 1, "vote_total", votes.sum(axis=1))
-    table["expert_consensus"] = np.asarray(CLASSES)[np.argmax(votes.to_numpy(), axis=1)]
-    table["high_vote"] = table["n_experts"] >= high_vote_threshold
-    return table
 
 
 def assign_splits(

@@ -18,12 +18,12 @@ from kedro.io import AbstractDataset
 from kedro.io.core import get_filepath_str, get_protocol_and_path
 from pyarrow import fs as arrow_fs
 
-from eeg_hba.windows import ParquetLayout, read_layout
+from eeg_hba.hms.windows import ParquetLayout, read_layout
 
 
 class FileDataset(AbstractDataset):
     """One file at ``filepath`` on any fsspec file system: the base of the raw parquet
-    datasets here and of ``eeg_hba.datasets.NpzDataset``."""
+    datasets here and of ``eeg_hba.catalog.datasets.NpzDataset``."""
 
     def __init__(
         self,

@@ -1,6 +1,6 @@
 """Preprocessing as an Apache Spark job: the same per-shard work, on local cores or a cluster.
 
-The planned shard jobs (``eeg_hba.shards``) are distributed as a collection, one task
+The planned shard jobs (``eeg_hba.preprocessing.shards``) are distributed as a collection, one task
 each; every task runs the same ``compute_shard`` on an executor, which reads the raw
 files that shard needs (so the raw folder must be reachable from the executors: a shared
 file system or object store). On a cluster the executors get this package from the driver
@@ -23,7 +23,7 @@ from pyspark.sql import SparkSession
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-PACKAGE = Path(__file__).resolve().parent  # the eeg_hba package this driver runs
+PACKAGE = Path(__file__).resolve().parents[1]  # the eeg_hba package this driver runs
 
 
 def spark_session(master: str, config: dict[str, str]) -> SparkSession:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import rel_entr
 
-from eeg_hba.hms import CLASSES
+from eeg_hba.hms.layout import CLASSES
 
 Table = np.ndarray | pd.DataFrame
 CLIP = 1e-15

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from eeg_hba.hms import BIPOLAR_CHAINS, CLASSES, REGIONS
+from eeg_hba.hms.layout import BIPOLAR_CHAINS, CLASSES, REGIONS
 
 ShardLoader = Callable[[], Mapping[str, np.ndarray]]
 _SWAPPED_REGIONS = [REGIONS.index(r) for r in ("RL", "LL", "RP", "LP")]
@@ -28,17 +28,17 @@ _SWAPPED_REGIONS = [REGIONS.index(r) for r in ("RL", "LL", "RP", "LP")]
 @dataclass(frozen=True)
 class AugmentConfig:
     """Training-time augmentations, each applied with its own probability; values come
-    from ``parameters_training.yml``. Images take the swap, shift and masks; signals the
-    swap, shift, chain dropout and amplitude scaling."""
+    from ``parameters_training.yml``, their only home. Images take the swap, shift and
+    masks; signals the swap, shift, chain dropout and amplitude scaling."""
 
-    hemisphere_swap: float = 0.5  # LL<->RL and LP<->RP: the class does not change
-    time_shift: float = 0.5
-    max_shift_fraction: float = 0.1
-    time_mask: float = 0.3
-    frequency_mask: float = 0.3
-    max_mask_fraction: float = 0.15
-    chain_dropout: float = 0.1  # signals: each chain zeroed with this probability
-    amplitude_scale: float = 0.5  # signals: this probability of a gain from 1/1.25 to 1.25
+    hemisphere_swap: float  # LL<->RL and LP<->RP: the class does not change
+    time_shift: float
+    max_shift_fraction: float
+    time_mask: float
+    frequency_mask: float
+    max_mask_fraction: float
+    chain_dropout: float  # signals: each chain zeroed with this probability
+    amplitude_scale: float  # signals: this probability of a gain from 1/1.25 to 1.25
 
 
 def _selected_positions(index: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -17,7 +17,7 @@ import pandera.pandas as pa
 import pyarrow
 from pandera.errors import SchemaErrors
 
-from eeg_hba.hms import (
+from eeg_hba.hms.layout import (
     CLASSES,
     EEG_CHANNELS,
     OFFSET_COLUMNS,
@@ -29,7 +29,7 @@ from eeg_hba.hms import (
     TRAIN_ID_COLUMNS,
     VOTE_COLUMNS,
 )
-from eeg_hba.windows import (
+from eeg_hba.hms.windows import (
     ParquetLayout,
     WindowError,
     eeg_rows,
@@ -390,8 +390,9 @@ def signal_folder(raw_data_dir: str, split: str, column: str) -> str:
 def recorded_violations(
     problems: pd.DataFrame, source: str, raw_data_dir: str, split: str
 ) -> list[Violation]:
-    """The broken rules the preprocessing pass recorded (``eeg_hba.shards.PROBLEM_KEYS``)
-    as violations of ``source``'s rows, in row order."""
+    """The broken rules the preprocessing pass recorded
+    (``eeg_hba.preprocessing.shards.PROBLEM_KEYS``) as violations of ``source``'s rows, in
+    row order."""
     violations = [
         Violation(
             source,
@@ -433,7 +434,7 @@ def referenced_files(
 def check_referenced_file(file: ReferencedFile) -> list[Violation]:
     """From the file's footer and ``time`` column alone: it must exist, be readable parquet
     in the HMS layout with at least one row, and hold every window its rows cut. The data
-    in each window is checked where it is read (``eeg_hba.shards``)."""
+    in each window is checked where it is read (``eeg_hba.preprocessing.shards``)."""
     if file.layout is None:
         return file.violations("does not exist")
     try:

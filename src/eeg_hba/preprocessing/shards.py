@@ -3,21 +3,21 @@
 Label rows are grouped by spectrogram file (every EEG of a recording shares it; all the
 rows of an EEG share its spectrogram), whole groups per shard, so each file is read by
 exactly one shard, once. While a file is in memory, the data of every labelled window
-(sub-window) that uses it is checked (``eeg_hba.windows``: not all NaN, not too many
+(sub-window) that uses it is checked (``eeg_hba.hms.windows``: not all NaN, not too many
 all-NaN channels, no +inf or -inf) and the windows that become images are cut from the
 rows that pass.
 A shard records the rows that broke a rule with the rule; whether they stop the run or
 are left out is decided after the pass, so a shard's content never depends on it.
 
-Each window becomes the inputs of both kinds of model (``eeg_hba.features.model_inputs``):
-an image (``images``) and the 16 filtered chains (``signals``), stored as float16
+Each window becomes the inputs of both kinds of model (``model_inputs.model_inputs``): an
+image (``images``) and the 16 filtered chains (``signals``), stored as float16
 (``SHARD_INPUT_DTYPE``): values of a few units, kept to about 3 significant digits, half
 the size of float32; the training input pipeline reads them back as float32 (one array
 at a time: a model reads only its own). The classical baseline's features
-(``eeg_hba.classical.window_features``) of each image window are computed in the same
-pass, from the same windows. Shards are computed one at a time per worker; memory does
-not grow with the number of windows. No pandera (worker processes import this module;
-scikit-learn comes with ``eeg_hba.classical``). No Kedro imports.
+(``window_features.window_features``) of each image window are computed in the same pass,
+from the same windows. Shards are computed one at a time per worker; memory does not grow
+with the number of windows. No pandera, no scikit-learn (worker processes and the served
+model import this module). No Kedro imports.
 """
 
 import hashlib
@@ -28,26 +28,26 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from eeg_hba.classical import FEATURE_NAMES, window_features
-from eeg_hba.features import FeatureConfig, given_panels, model_inputs
-from eeg_hba.hms import (
+from eeg_hba.hms.labels import image_windows
+from eeg_hba.hms.layout import (
     EEG_CHANNELS,
     SPECTROGRAM_TIME_COLUMN,
     SPECTROGRAM_VALUE_COLUMNS,
     TARGET_COLUMNS,
     VOTE_COLUMNS,
 )
-from eeg_hba.windows import (
+from eeg_hba.hms.windows import (
     WindowError,
     column_values,
     eeg_rows,
     eeg_window_problems,
-    image_windows,
     non_finite_problems,
     spectrogram_rows,
     spectrogram_window_problems,
     unreadable_problem,
 )
+from eeg_hba.preprocessing.model_inputs import FeatureConfig, given_panels, model_inputs
+from eeg_hba.preprocessing.window_features import FEATURE_NAMES, window_features
 
 Loader = Callable[[], pa.Table]
 ShardLoader = Callable[[], Mapping[str, np.ndarray]]
@@ -256,7 +256,9 @@ def compute_shard(job: ShardJob) -> dict[str, np.ndarray]:
                 eeg_window = eeg[window.eeg_label_offset_seconds]
                 for key, values in model_inputs(given_window, eeg_window, job.config).items():
                     inputs[key].append(values)
-                features.append(window_features(given_panels(given_window), eeg_window))
+                features.append(
+                    window_features(given_panels(given_window), eeg_window, job.config)
+                )
                 windows.append(window)
     made = pd.DataFrame(windows)
     columns = list(zip(*found, strict=True)) or [(), (), (), ()]

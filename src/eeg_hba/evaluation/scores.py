@@ -1,6 +1,6 @@
-"""Scores on the held-out split with patient-level intervals, baselines and the ensemble.
+"""Scores on the held-out split with patient-level intervals, and the baselines.
 
-No Kedro imports. Every score is ``eeg_hba.metrics``' leaderboard KL. A prediction table
+No Kedro imports. Every score is ``eeg_hba.evaluation.metrics``' leaderboard KL. A prediction table
 is ``eeg_id`` + the six submission columns, and ``seed`` when a model trained once per
 seed. Held-out patients are few, so every score carries a 95 % interval from a bootstrap
 over patients, and "A beats B" is a paired bootstrap of the per-EEG differences: its
@@ -10,52 +10,19 @@ alone (the split is fixed); intervals show how much it would move with other pat
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
-from eeg_hba.hms import CLASSES, TARGET_COLUMNS, VOTE_COLUMNS
-from eeg_hba.labels import TRAIN_SPLIT, holdout_rows
-from eeg_hba.metrics import kl_divergence, kl_per_row, kl_terms
+from eeg_hba.evaluation.metrics import kl_divergence, kl_per_row, kl_terms
+from eeg_hba.hms.layout import CLASSES, TARGET_COLUMNS
+from eeg_hba.hms.prediction_table import PREDICTION_COLUMNS, aligned, as_prediction_table
+from eeg_hba.preprocessing.splits import TRAIN_SPLIT, holdout_rows
 
-PREDICTION_COLUMNS = VOTE_COLUMNS  # predictions use the submission's column names
 CONFIDENCE = 0.95
-
-
-def as_prediction_table(eeg_ids: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
-    """``eeg_id`` + six probabilities renormalised in float64 (softmax in float32 drifts)."""
-    values = np.asarray(probabilities, dtype=np.float64)
-    values = values / values.sum(axis=1, keepdims=True)
-    table = pd.DataFrame(values, columns=list(PREDICTION_COLUMNS))
-    table.insert(0, "eeg_id", np.asarray(eeg_ids, dtype=np.int64))
-    return table
-
-
-def mean_over_images(eeg_ids: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
-    """A prediction table of one row per eeg_id, in order of first appearance: the mean of
-    the probabilities of its images (one per run of sub-windows the pass cut)."""
-    frame = pd.DataFrame(np.asarray(probabilities, dtype=np.float64))
-    mean = frame.groupby(np.asarray(eeg_ids, dtype=np.int64), sort=False).mean()
-    return as_prediction_table(mean.index.to_numpy(), mean.to_numpy())
-
-
-def _aligned(
-    label_table: pd.DataFrame, predictions: pd.DataFrame
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Label rows and prediction values in the same eeg_id order; every row predicted once."""
-    rows = label_table.set_index("eeg_id")
-    predicted = predictions.set_index("eeg_id")
-    missing = rows.index.difference(predicted.index)
-    if len(missing) or not predicted.index.is_unique:
-        raise ValueError(
-            "predictions must cover each evaluated eeg_id exactly once; "
-            f"missing {missing[:5].tolist()}"
-        )
-    return rows, predicted.loc[rows.index, list(PREDICTION_COLUMNS)].to_numpy(np.float64)
 
 
 def evaluate(label_table: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, float]:
     """KL on all rows and on high-vote rows, accuracy against the expert consensus, and each
     class's share of the KL (the per-class terms sum to ``kl_all``)."""
-    rows, values = _aligned(label_table, predictions)
+    rows, values = aligned(label_table, predictions)
     targets = rows[list(TARGET_COLUMNS)].to_numpy(np.float64)
     high = rows["high_vote"].to_numpy(bool)
     terms = kl_terms(targets, values)
@@ -72,13 +39,13 @@ def evaluate(label_table: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, 
 
 def row_kl(label_table: pd.DataFrame, predictions: pd.DataFrame) -> pd.Series:
     """Each labelled EEG's KL, indexed by eeg_id in the label table's order."""
-    rows, values = _aligned(label_table, predictions)
+    rows, values = aligned(label_table, predictions)
     return pd.Series(kl_per_row(rows[list(TARGET_COLUMNS)], values), index=rows.index)
 
 
 def confusion_table(label_table: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """Counts of expert consensus (rows) against the most probable predicted class (columns)."""
-    rows, values = _aligned(label_table, predictions)
+    rows, values = aligned(label_table, predictions)
     predicted = pd.Categorical(np.asarray(CLASSES)[values.argmax(axis=1)], categories=CLASSES)
     actual = pd.Categorical(rows["expert_consensus"], categories=CLASSES)
     return pd.crosstab(actual, predicted, dropna=False).rename_axis(
@@ -90,7 +57,7 @@ def reliability_table(
     label_table: pd.DataFrame, predictions: pd.DataFrame, bins: int = 10
 ) -> pd.DataFrame:
     """Mean predicted probability against mean target share, pooled over classes, per bin."""
-    rows, values = _aligned(label_table, predictions)
+    rows, values = aligned(label_table, predictions)
     predicted = values.ravel()
     observed = rows[list(TARGET_COLUMNS)].to_numpy(np.float64).ravel()
     bin_of = np.minimum((predicted * bins).astype(int), bins - 1)
@@ -265,65 +232,3 @@ def class_prior_baseline(label_table: pd.DataFrame, eeg_ids: pd.Series) -> pd.Da
     """The mean target of the training rows, predicted for everyone."""
     prior = label_table.loc[label_table["split"] == TRAIN_SPLIT, list(TARGET_COLUMNS)].mean()
     return as_prediction_table(eeg_ids.to_numpy(), np.tile(prior.to_numpy(), (len(eeg_ids), 1)))
-
-
-def oracle_baseline(oracle: pd.DataFrame, eeg_ids: pd.Series) -> pd.DataFrame | None:
-    """The generator's expected vote distribution per EEG (indexed by ``eeg_id``, the six
-    classes in order): the best achievable prediction on synthetic data. None when it does
-    not cover every EEG (e.g. real data, no sidecar)."""
-    if oracle.empty or not eeg_ids.isin(oracle.index).all():
-        return None
-    return as_prediction_table(eeg_ids.to_numpy(), oracle.loc[eeg_ids].to_numpy())
-
-
-# --- ensemble ------------------------------------------------------------------------------
-
-
-def fit_ensemble_weights(
-    label_table: pd.DataFrame, predictions: dict[str, pd.DataFrame]
-) -> dict[str, float]:
-    """Non-negative weights summing to 1 that minimise the KL of the weighted average."""
-    names = sorted(predictions)
-    stacked = []
-    for name in names:
-        rows, values = _aligned(label_table, predictions[name])
-        stacked.append(values)
-    targets = rows[list(TARGET_COLUMNS)].to_numpy(np.float64)
-    stacked_array = np.stack(stacked)  # (models, rows, classes)
-
-    def loss(weights: np.ndarray) -> float:
-        blended = np.tensordot(weights, stacked_array, axes=1)
-        return float(kl_per_row(targets, blended / blended.sum(axis=1, keepdims=True)).mean())
-
-    start = np.full(len(names), 1 / len(names))
-    result = minimize(
-        loss, start, method="SLSQP", bounds=[(0.0, 1.0)] * len(names),
-        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
-    )  # fmt: skip
-    weights = np.clip(result.x, 0.0, None)
-    weights = weights / weights.sum()
-    return {name: float(w) for name, w in zip(names, weights, strict=True)}
-
-
-def blend(predictions: dict[str, pd.DataFrame], weights: dict[str, float]) -> pd.DataFrame:
-    """The weighted average of several prediction tables (same eeg_ids, and seeds if any)."""
-    names = sorted(weights)
-    keys = ["eeg_id", "seed"] if "seed" in predictions[names[0]] else ["eeg_id"]
-    base = predictions[names[0]].set_index(keys)
-    for name in names[1:]:
-        if not predictions[name].set_index(keys).index.sort_values().equals(
-            base.index.sort_values()
-        ):
-            raise ValueError(
-                f"Cannot blend {name} with {names[0]}: their predictions are not for the "
-                f"same {' and '.join(keys)} values (were they trained with the same seeds?)"
-            )
-    total = sum(
-        weights[name]
-        * predictions[name].set_index(keys).loc[base.index, list(PREDICTION_COLUMNS)]
-        for name in names
-    )
-    table = as_prediction_table(base.index.get_level_values("eeg_id"), total.to_numpy())
-    if "seed" in keys:
-        table.insert(1, "seed", base.index.get_level_values("seed").to_numpy())
-    return table

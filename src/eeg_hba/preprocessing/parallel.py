@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-#: ``map(function, items)`` in order, computed elsewhere (e.g. ``eeg_hba.spark``).
+#: ``map(function, items)`` in order, computed elsewhere (e.g. ``eeg_hba.preprocessing.spark``).
 OrderedMap = Callable[[Callable[[Item], Result], Iterable[Item]], Iterator[Result]]
 
 

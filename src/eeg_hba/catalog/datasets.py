@@ -18,9 +18,9 @@ from kedro.io.core import get_filepath_str, get_protocol_and_path
 from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.partitions import PartitionedDataset
 
-from eeg_hba.classical import ClassicalModel, dump_classical_model, load_classical_model
-from eeg_hba.contract import HmsContractError, Violation
-from eeg_hba.raw_files import FileDataset
+from eeg_hba.catalog.raw_files import FileDataset
+from eeg_hba.hms.contract import HmsContractError, Violation
+from eeg_hba.training.classical import ClassicalModel, dump_classical_model, load_classical_model
 
 
 @contextmanager
@@ -146,7 +146,7 @@ class NpzDataset(FileDataset):
 
 class ClassicalModelDataset(FileDataset):
     """The classical baseline's ``ClassicalModel`` in one skops file, saved atomically;
-    loading refuses a file holding any type outside ``eeg_hba.classical.TRUSTED_TYPES``."""
+    loading refuses a file holding any type outside ``eeg_hba.training.classical.TRUSTED_TYPES``."""
 
     def load(self) -> ClassicalModel:
         with self._fs.open(self._path(), "rb") as file:

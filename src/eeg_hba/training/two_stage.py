@@ -33,20 +33,20 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from eeg_hba.config import typed_config
-from eeg_hba.distributed import multi_worker_strategy, synchronize_batch_norm
-from eeg_hba.inputs import (
+from eeg_hba.evaluation.metrics import kl_divergence
+from eeg_hba.preprocessing.shards import gather
+from eeg_hba.preprocessing.splits import ModelRun, fold_rows
+from eeg_hba.training.config import typed_config
+from eeg_hba.training.distributed import multi_worker_strategy, synchronize_batch_norm
+from eeg_hba.training.inputs import (
     AugmentConfig,
     keras_verbosity,
     middle_images,
     model_input,
     window_dataset,
 )
-from eeg_hba.labels import ModelRun, fold_rows
-from eeg_hba.metrics import kl_divergence
-from eeg_hba.models import build_network, compile_model
-from eeg_hba.multi_worker import is_chief
-from eeg_hba.shards import gather
+from eeg_hba.training.models import build_network, compile_model
+from eeg_hba.training.multi_worker import is_chief
 
 logger = logging.getLogger(__name__)
 
@@ -369,7 +369,7 @@ def train_model_run(
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> tuple[keras.Model, pd.DataFrame]:
     """One model of the backbone, built from the run's seed for stored examples of
-    ``input_shape`` (``eeg_hba.inputs.stored_shape``) and trained on its folds.
+    ``input_shape`` (``eeg_hba.training.inputs.stored_shape``) and trained on its folds.
 
     A model run that finished before a crash is loaded from the backup, not trained again.
     """
