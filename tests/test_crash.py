@@ -20,7 +20,7 @@ from kedro.io import AbstractDataset, DatasetError
 from kedro_viz.constants import DEFAULT_HOST
 
 from .hand_folder import write_hand_folder
-from .projects import PROJECT_ROOT, make_project, run_session
+from .projects import PROJECT_ROOT, cli_params, make_project, run_session
 
 pytestmark = pytest.mark.slow
 SMALL = {
@@ -31,22 +31,11 @@ SMALL = {
 KILL_AFTER_SECONDS = 240  # a safety net only: the test waits for files, not for time
 
 
-def _cli_params(params: dict, prefix: str = "") -> list[str]:
-    """``--params`` items in dotted form, as typed on the command line."""
-    items = []
-    for key, value in params.items():
-        if isinstance(value, dict):
-            items += _cli_params(value, f"{prefix}{key}.")
-        else:
-            items.append(f"{prefix}{key}={value}")
-    return items
-
-
 def _start_kedro(project: Path, pipeline: str, params: dict) -> subprocess.Popen:
     log = (project / f"{pipeline}.log").open("a")
     return subprocess.Popen(
         [sys.executable, "-m", "kedro", "run", f"--pipelines={pipeline}",
-         f"--params={','.join(_cli_params(params))}"],
+         f"--params={','.join(cli_params(params))}"],
         cwd=project, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "COLUMNS": "400"},
     )  # fmt: skip

@@ -230,11 +230,15 @@ def test_mlflow_models_view_lists_the_backbones_and_the_ensemble_with_their_hold
         str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri", store,
         "--host", HOST, "--port", str(port), "--workers", "1",
     ]  # fmt: skip
-    page.set_viewport_size({"width": 2200, "height": 1000})
+    page.set_viewport_size({"width": 1920, "height": 1000})  # a full-HD screen
     with serving(command, port, "/health", tmp_path / "mlflow.log") as url:
-        # The experiment's Models tab, in the "Model training" view of the sidebar.
+        # The experiment's Models tab (README's link), in the "Model training" view of the
+        # sidebar, with MLflow's Assistant panel closed.
         page.goto(f"{url}/#/experiments/{experiment}/models?workflowType=machine_learning")
         expect(page.get_by_role("heading", name="Models")).to_be_visible()
+        assistant = page.get_by_role("button", name="Close", exact=True)
+        if assistant.is_visible():
+            assistant.click()
         for name, model in logged.items():
             row = page.locator(f'[role=row][row-id="{model.model_id}"]')
             # (the source run, named like the model, is a link too)
@@ -249,6 +253,11 @@ def test_mlflow_models_view_lists_the_backbones_and_the_ensemble_with_their_hold
             expect(kl_cell).to_have_text(re.compile(r"^\d"))
             kl = {m.key: m.value for m in model.metrics}["holdout_kl_all"]
             assert float(kl_cell.inner_text()) == pytest.approx(kl), name
+            # both held-out KLs on screen, no scrolling or column picking (the high-vote
+            # KL's last digits may be cut: MLflow shows every digit and sets the width)
+            high_vote = row.locator("[role=gridcell][col-id*=metricKey][col-id*=holdout_kl_high_vote]")
+            expect(kl_cell).to_be_in_viewport(ratio=1)
+            expect(high_vote).to_be_in_viewport(ratio=0.5)
         models = screenshot(page, tmp_path / "mlflow-ui-models.png")
 
         # The registered ensemble: its versions, tags and the champion alias.
@@ -261,5 +270,9 @@ def test_mlflow_models_view_lists_the_backbones_and_the_ensemble_with_their_hold
         expect(version).to_contain_text("champion")
         expect(version).to_contain_text(f"holdout_kl_all: {champion.tags['holdout_kl_all']}")
         expect(version).to_contain_text("data_set: data/01_raw/synthetic #")
+        # described: the registered model (what it is) and each version (what it scored)
+        expect(version).to_contain_text(champion.description[:24])
+        about = client.get_registered_model("eeg_hba-ensemble").description
+        expect(page.get_by_text(about[:40])).to_be_visible()
         registered = screenshot(page, tmp_path / "mlflow-ui-eeg_hba-ensemble.png")
     assert models.exists() and registered.exists()

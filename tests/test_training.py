@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -139,7 +140,10 @@ def test_train_all_logs_a_run_per_backbone_with_a_nested_run_per_model(trained_p
     runs = _runs(client)
     # one `kedro run --pipelines=train_all,evaluation,predict`: one top-level run
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    assert "train_all" in parent.info.run_name.split("+")
+    assert re.fullmatch(
+        r"train_all\+evaluation\+predict on data/01_raw/synthetic, \d{4}-\d\d-\d\d \d\d:\d\d",
+        parent.info.run_name,
+    )
     children = {
         r.info.run_name: r
         for r in runs
@@ -153,6 +157,9 @@ def test_train_all_logs_a_run_per_backbone_with_a_nested_run_per_model(trained_p
         assert child.data.params["backbone"] == child.info.run_name
         assert int(child.data.params["parameter_count"]) > 0
         assert "training_curve.png" in {a.path for a in client.list_artifacts(child.info.run_id)}
+        # per-epoch curves on the backbone's run too (the run its logged model links to)
+        epochs = [m.step for m in client.get_metric_history(child.info.run_id, "val_loss")]
+        assert epochs == list(range(len(epochs))) and len(epochs) >= 2
         (model_run,) = [
             r for r in runs if r.data.tags.get("mlflow.parentRunId") == child.info.run_id
         ]

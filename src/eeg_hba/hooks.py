@@ -1,8 +1,10 @@
 """Project hooks."""
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
+import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Pipeline
@@ -36,6 +38,20 @@ class RunLockHook:
     @hook_impl
     def on_pipeline_error(self, run_params: dict) -> None:
         run_lock.release(self._path(run_params))
+
+
+class RunNameHook:
+    """Names the MLflow run of a ``kedro run`` after what it ran, on which data and when
+    (``train_all+evaluation+predict on data/01_raw/synthetic, 2026-12-08 01:02``):
+    kedro-mlflow names it after the pipelines alone (``__default__``)."""
+
+    @hook_impl(trylast=True)  # after kedro-mlflow has started the run
+    def before_pipeline_run(self, run_params: dict, catalog: DataCatalog) -> None:
+        if mlflow.active_run() is None:  # tracking switched off for this pipeline
+            return
+        pipelines = "+".join(run_params.get("pipeline_names") or ["__default__"])
+        data = catalog.load("params:raw_data_dir")
+        mlflow.set_tag("mlflow.runName", f"{pipelines} on {data}, {datetime.now():%Y-%m-%d %H:%M}")
 
 
 class EmbeddedDataHook:

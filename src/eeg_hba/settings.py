@@ -2,10 +2,10 @@
 
 from kedro.config import OmegaConfigLoader
 
-from eeg_hba.hooks import EmbeddedDataHook, RunLockHook
+from eeg_hba.hooks import EmbeddedDataHook, RunLockHook, RunNameHook
 from eeg_hba.training.multi_worker import chief_only
 
-HOOKS = (RunLockHook(), EmbeddedDataHook())
+HOOKS = (RunLockHook(), EmbeddedDataHook(), RunNameHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -3,11 +3,14 @@ its model is logged with MLflow's Keras flavour, scores are linked to logged mod
 
 import os
 import subprocess
+import time
 
 import keras
 import mlflow
 import numpy as np
+import pandas as pd
 import tensorflow as tf
+from mlflow.entities import Metric
 from mlflow.models import Model, infer_signature
 
 from eeg_hba.run_lock import process_alive, this_process
@@ -18,6 +21,26 @@ class MlflowEpochLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch)
+
+
+def log_run_metrics(metrics: dict[str, float], step: int = 0) -> None:
+    """``metrics`` of the active run only, linked to no logged model: MLflow's fluent
+    ``log_metrics`` links a metric to the run's models logged at its step (and to the
+    process's active model), and logging a model links the run's metrics of its step."""
+    now = int(time.time() * 1000)
+    mlflow.MlflowClient().log_batch(
+        mlflow.active_run().info.run_id,
+        metrics=[Metric(key, float(value), now, step) for key, value in metrics.items()],
+    )
+
+
+def log_epoch_curves(history: pd.DataFrame) -> None:
+    """Each epoch's numbers (losses, learning rate, seconds), the mean over the model runs
+    of ``history``, as metrics of the active run, one step an epoch: the per-epoch curves on
+    the run MLflow's Models view links a model to (each model run has its own)."""
+    numbers = history.drop(columns=["stage", "seed", "fold"], errors="ignore")
+    for epoch, values in numbers.groupby("epoch").mean().iterrows():
+        log_run_metrics(values.dropna().to_dict(), step=int(epoch))
 
 
 class _KerasFlavor:
@@ -113,16 +136,24 @@ def source_commit() -> str:
 
 
 def register_model(
-    model_id: str, name: str, tags: dict[str, str], holdout_kl: float, alias: str
+    model_id: str,
+    name: str,
+    tags: dict[str, str],
+    holdout_kl: float,
+    alias: str,
+    descriptions: tuple[str, str],
 ) -> str:
     """Register a logged model as a new version of ``name`` and point ``alias`` at it when
     it has the best held-out KL of the versions trained on the same data set (tag
-    ``data_set``): a champion of other data was judged on other patients. Returns the
-    version."""
+    ``data_set``): a champion of other data was judged on other patients. The registered
+    model and the version get ``descriptions`` (what the model is; what this version
+    scored, on what). Returns the version."""
     client = mlflow.MlflowClient()
     version = mlflow.register_model(
         f"models:/{model_id}", name, tags={**tags, "holdout_kl_all": repr(holdout_kl)}
     ).version
+    client.update_registered_model(name, description=descriptions[0])
+    client.update_model_version(name, version, description=descriptions[1])
     try:
         champion = client.get_model_version_by_alias(name, alias)
     except mlflow.exceptions.MlflowException:  # no champion yet

@@ -72,19 +72,30 @@ def predict_backbone(
     return validation_predictions, mean_over_folds(holdout_predictions), throughput
 
 
+#: The scores MLflow's Models view shows beside each model (the metrics linked to its
+#: logged model), in a few columns that fit a screen: the held-out KL with its interval,
+#: the high-vote KL, and the difference to the class prior (below 0: better than it).
+#: Every score is a metric of the model's run.
+MODEL_VIEW_SCORES = (
+    "kl_all", "kl_all_ci_low", "kl_all_ci_high", "kl_high_vote", "kl_difference_vs_class_prior",
+)  # fmt: skip
+
+
 def _log_scores(
     run_id: str,
     scores: dict,
     figures: dict[str, Figure] | None = None,
     model_id: str | None = None,
 ) -> None:
-    """Numbers as ``holdout_*`` metrics (linked to the logged model, if any, so MLflow's
-    Models view shows them), verdicts as tags, figures as artifacts of a run."""
+    """Numbers as ``holdout_*`` metrics of a run (``MODEL_VIEW_SCORES`` also linked to its
+    logged model, if any, so MLflow's Models view shows them), verdicts as tags, figures as
+    artifacts."""
+    metrics = {f"holdout_{k}": float(v) for k, v in scores.items() if isinstance(v, int | float)}
+    linked = {f"holdout_{k}" for k in MODEL_VIEW_SCORES} if model_id else set()
     with mlflow.start_run(run_id=run_id, nested=True):
-        mlflow.log_metrics(
-            {f"holdout_{k}": float(v) for k, v in scores.items() if isinstance(v, int | float)},
-            model_id=model_id,
-        )
+        tracking.log_run_metrics({k: v for k, v in metrics.items() if k not in linked})
+        if model_id:
+            mlflow.log_metrics({k: v for k, v in metrics.items() if k in linked}, model_id=model_id)
         mlflow.set_tags({k: v for k, v in scores.items() if isinstance(v, str)})
         for name, figure in (figures or {}).items():
             mlflow.log_figure(figure, name)
@@ -101,17 +112,30 @@ def _references(
     return references
 
 
-def _register(model_id: str, name: str, label_table: pd.DataFrame, raw_data_dir: str,
-              holdout_kl: float, registry: dict) -> None:  # fmt: skip
-    """A new version of ``<prefix>-<name>`` in the model registry (unless switched off)."""
+def _register(model_id: str, scores: dict, label_table: pd.DataFrame, raw_data_dir: str,
+              registry: dict) -> None:  # fmt: skip
+    """A new version of ``<prefix>-<name>`` in the model registry (unless switched off),
+    each described."""
     if not registry["enabled"]:
         return
     tags = {
         "data_set": data_set_tag(raw_data_dir, label_table),
         "git_commit": tracking.source_commit(),
     }
-    registered = f"{registry['prefix']}-{name}"
-    version = tracking.register_model(model_id, registered, tags, holdout_kl, registry["alias"])
+    name, registered = scores["model"], f"{registry['prefix']}-{scores['model']}"
+    descriptions = (
+        f"{name} ({scores['kind']}): the probabilities of the six patterns (Seizure, LPD, GPD, "
+        "LRDA, GRDA, Other) of an EEG in the public HMS layout. Each version carries its data "
+        f"set, commit and held-out KL; '{registry['alias']}' is the version with the best "
+        "held-out KL on the newest data set.",
+        f"Held-out KL {scores['kl_all']:.3f} [{scores['kl_all_ci_low']:.3f}, "
+        f"{scores['kl_all_ci_high']:.3f}] (95 % interval over patients; the class prior: "
+        f"{scores['kl_all'] - scores['kl_difference_vs_class_prior']:.3f}) on "
+        f"{tags['data_set']}, commit {tags['git_commit']}.",
+    )
+    version = tracking.register_model(
+        model_id, registered, tags, scores["kl_all"], registry["alias"], descriptions
+    )
     logger.info("Registered %s version %s (%s)", registered, version, tags["data_set"])
 
 
@@ -150,7 +174,8 @@ def evaluate_model(
         {"confusion_matrix.png": confusion, "reliability.png": reliability}, model_id,
     )  # fmt: skip
     if model_id is not None:
-        _register(model_id, name, label_table, raw_data_dir, scores["kl_all"], params["registry"])
+        _register(model_id, {"model": name, **scores}, label_table, raw_data_dir,
+                  params["registry"])  # fmt: skip
     logger.info(
         "%s: held-out KL %.3f [%.3f, %.3f]", name, scores["kl_all"], scores["kl_all_ci_low"],
         scores["kl_all_ci_high"],
@@ -285,7 +310,8 @@ def evaluate_ensemble(
     }  # fmt: skip
     model_id = summary["mlflow_model_id"]
     _log_scores(summary["mlflow_run_id"], scores, model_id=model_id)
-    _register(model_id, "ensemble", label_table, raw_data_dir, scores["kl_all"], params["registry"])
+    _register(model_id, {"model": "ensemble", **scores}, label_table, raw_data_dir,
+              params["registry"])  # fmt: skip
     return blended, scores
 
 
@@ -312,6 +338,11 @@ def comparison_report(
     markdown = comparison_markdown(table, model_scores.get("ensemble"), paragraph)
     figure = comparison_figure(table)
     mlflow.set_tag("mlflow.note.content", paragraph)
+    logger.info(
+        "The models side by side in the MLflow UI (`mlflow ui --backend-store-uri %s "
+        "--workers 1`): /#/experiments/%s/models?workflowType=machine_learning",
+        mlflow.get_tracking_uri(), mlflow.active_run().info.experiment_id,
+    )  # fmt: skip
     mlflow.log_text(markdown, "comparison_report.md")
     mlflow.log_figure(figure, "comparison_report.png")
     return table, markdown, figure

@@ -67,7 +67,6 @@ def train_backbone(
         history = pd.concat(histories, ignore_index=True)
         parameter_count = int(next(iter(models.values())).count_params())
         mlflow.log_param("parameter_count", parameter_count)
-        mlflow.log_metric("training_seconds", seconds)
         class_prior = {fold: two_stage.class_prior_validation_kl(shards, index, fold)
                        for fold in sorted(history["fold"].unique())}  # fmt: skip
         figure = training_curve(
@@ -81,6 +80,9 @@ def train_backbone(
         )  # fmt: skip
         example = inputs.example_inputs(shards, model)
         model_id = tracking.log_keras_model(model, example, name=config.backbone)
+        # the run's own metrics, not linked to its model (whose view shows the held-out KLs)
+        tracking.log_run_metrics({"training_seconds": seconds})
+        tracking.log_epoch_curves(history)
     summary = {
         "model": config.backbone,
         "kind": "signal network" if config.backbone in SIGNAL_NETWORKS else "backbone",
