@@ -129,7 +129,7 @@ def cli_params(params: dict, prefix: str = "") -> list[str]:
         if isinstance(value, dict):
             items += cli_params(value, f"{prefix}{key}.")
         else:
-            items.append(f"{prefix}{key}={json.dumps(value)}")  # JSON values are YAML
+            items.append(f"{prefix}{key}={json.dumps(value, default=str)}")  # JSON values are YAML
     return items
 
 

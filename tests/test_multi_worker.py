@@ -116,8 +116,10 @@ def test_two_workers_train_one_model_and_only_the_chief_writes(prepared_project,
     experiment = client.get_experiment_by_name("eeg_hba")
     runs = client.search_runs([experiment.experiment_id])
     trainings = sorted(r.info.run_name for r in runs if BACKBONE in r.info.run_name)
-    # one kedro run, one backbone run, one model run (seed 42, fold 0)
-    assert trainings == [BACKBONE, f"{BACKBONE} seed-42_fold-0", f"train_{BACKBONE}"]
+    # one kedro run (named after its pipeline, data and time), one backbone run, one model
+    # run (seed 42, fold 0)
+    assert trainings[:2] == [BACKBONE, f"{BACKBONE} seed-42_fold-0"] and len(trainings) == 3
+    assert trainings[2].startswith(f"train_{BACKBONE} on data/01_raw/synthetic, ")
     trained = next(r for r in runs if r.info.run_name == BACKBONE)
     assert trained.info.status == "FINISHED" and trained.data.params["replicas"] == "2"
     assert Path(experiment.artifact_location.removeprefix("file://")).is_relative_to(
