@@ -143,7 +143,7 @@ def test_train_all_logs_a_run_per_backbone_with_a_nested_run_per_model(trained_p
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags
                  and not r.info.run_name.startswith("synthetic ")]  # fmt: skip
     assert re.fullmatch(
-        r"train_all\+evaluation\+predict on data/01_raw/synthetic, \d{4}-\d\d-\d\d \d\d:\d\d",
+        r"evaluation\+predict\+train_all on data/01_raw/synthetic, \d{4}-\d\d-\d\d \d\d:\d\d",
         parent.info.run_name,
     )
     children = {

@@ -42,14 +42,15 @@ class RunLockHook:
 
 class RunNameHook:
     """Names the MLflow run of a ``kedro run`` after what it ran, on which data and when
-    (``train_all+evaluation+predict on data/01_raw/synthetic, 2026-12-08 01:02``):
+    (``evaluation+predict+train_all on data/01_raw/synthetic, 2026-12-08 01:02``):
     kedro-mlflow names it after the pipelines alone (``__default__``)."""
 
     @hook_impl(trylast=True)  # after kedro-mlflow has started the run
     def before_pipeline_run(self, run_params: dict, catalog: DataCatalog) -> None:
         if mlflow.active_run() is None:  # tracking switched off for this pipeline
             return
-        pipelines = "+".join(run_params.get("pipeline_names") or ["__default__"])
+        # sorted: Kedro passes the names of --pipelines in no fixed order
+        pipelines = "+".join(sorted(run_params.get("pipeline_names") or ["__default__"]))
         data = catalog.load("params:raw_data_dir")
         mlflow.set_tag("mlflow.runName", f"{pipelines} on {data}, {datetime.now():%Y-%m-%d %H:%M}")
 
