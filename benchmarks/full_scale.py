@@ -12,6 +12,10 @@ process. With ``full`` among the presets, the public size is measured, against i
 bounds (at most 30 minutes for the three steps, peak memory at most 1.1 times that of
 ``eighth``); otherwise it is extrapolated from the largest preset linearly in its EEG
 count. Writes ``benchmarks/results/full_scale.md``.
+
+Disk: ``full`` writes about 28 GB of raw parquet files into the scratch folder (seen on
+2026-12-08: its 17,089 EEG files 19 GB, spectrograms 0.8 MB each, about 9 GB for 11,138),
+then its model-input shards: start it with 40 GB free under ``$TMPDIR``.
 """
 
 import argparse
