@@ -58,12 +58,16 @@ def main() -> None:
     peak = steps.groupby("preset")["peak MB"].max()
     if "full" in totals:
         minutes = totals["full"] / 60
-        ratio = peak["full"] / peak["eighth"] if "eighth" in peak else float("nan")
+        if "eighth" in peak:
+            ratio = peak["full"] / peak["eighth"]
+            memory = (f"{ratio:.2f} times that of `eighth` (at most 1.1: "
+                      f"{'holds' if ratio <= 1.1 else 'does not hold'})")  # fmt: skip
+        else:
+            memory = "not compared with `eighth` (run `--presets eighth full`)"
         summary = [
             f"The public size (`full`), measured: {minutes:.1f} minutes for the three steps "
             f"(at most 30: {'holds' if minutes <= 30 else 'does not hold'}); peak memory "
-            f"{peak['full']:.0f} MB, {ratio:.2f} times that of `eighth` (at most 1.1: "
-            f"{'holds' if ratio <= 1.1 else 'does not hold'}).",
+            f"{peak['full']:.0f} MB, {memory}.",
         ]
     else:
         extrapolated = steps[steps["preset"] == largest].set_index("step")["seconds"] * factor / 60
