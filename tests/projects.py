@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import mlflow
-import yaml
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
@@ -81,8 +80,7 @@ def training_config(**overrides) -> "TrainingConfig":
     """The project's ``training_defaults`` with ``overrides``, as a backbone's config."""
     from eeg_hba.training.two_stage import TrainingConfig  # noqa: PLC0415 - imports TensorFlow
 
-    parameters = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_training.yml").read_text())
-    return TrainingConfig.from_params(parameters["training_defaults"], overrides)
+    return TrainingConfig.from_params(project_parameters()["training_defaults"], overrides)
 
 
 def end_active_mlflow_runs() -> None:
